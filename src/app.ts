@@ -1,0 +1,156 @@
+/**
+ * Builds the Hono app: the middleware chain, then each domain's routes.
+ * Everything it needs arrives in `services`, so tests build it in process
+ * with a temporary database and a fake clock and call `app.request()`.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getCookie } from "hono/cookie";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { timeout } from "hono/timeout";
+import { adminRoutes } from "./admin/admin.routes.ts";
+import { authRoutes } from "./auth/auth.routes.ts";
+import { SESSION_COOKIE } from "./auth/auth.service.ts";
+import { pendingMigrations } from "./db/migrate.ts";
+import type { AppEnv } from "./lib/context.ts";
+import { AppError, isAppError } from "./lib/errors.ts";
+import { clientIp } from "./lib/ip.ts";
+import { mount, openApiDocument, type RouteDef } from "./lib/route.ts";
+import type { Services } from "./services.ts";
+import { VERSION } from "./version.ts";
+import { webHandler } from "./web/serve.ts";
+
+interface BunEnv {
+  requestIP?: (req: Request) => { address: string } | null;
+}
+
+export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
+  const app = new Hono<AppEnv>();
+  const { config, log } = s;
+
+  // Every API route of every domain, declared as data. Later domains add theirs here.
+  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...extraRoutes];
+
+  app.use(requestId({ headerName: "X-Request-Id" }));
+
+  // Client address, then one JSON access-log line per request (never bodies, never query values).
+  app.use(async (c, next) => {
+    const peer = (c.env as BunEnv | undefined)?.requestIP?.(c.req.raw)?.address;
+    c.set("ip", clientIp(peer, c.req.header("x-forwarded-for"), config.trustProxy));
+    c.set("user", null);
+    const start = performance.now();
+    await next();
+    log.info("request", {
+      reqId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      route: c.req.routePath,
+      status: c.res.status,
+      ms: Math.round((performance.now() - start) * 100) / 100,
+      ip: c.get("ip"),
+      userId: c.get("user")?.id,
+    });
+  });
+
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        // CodeMirror injects its theme as <style> elements.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+      },
+      crossOriginEmbedderPolicy: false,
+      // Caddy sets HSTS where it terminates TLS; the app cannot know a LAN box will stay on HTTPS.
+      strictTransportSecurity: false,
+    }),
+  );
+
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: config.bodyLimitBytes,
+      onError: () => {
+        throw new AppError("payload_too_large", `The request body is larger than ${config.bodyLimitBytes} bytes.`);
+      },
+    }),
+  );
+
+  // State-changing requests must come from our own pages (Sec-Fetch-Site or
+  // Origin). Non-browser clients send neither header and are not affected;
+  // JSON bodies already need a CORS preflight we never grant.
+  app.use(
+    "/api/*",
+    csrf({
+      origin: (origin, c) => {
+        try {
+          return new URL(origin).host === (c.req.header("host") ?? new URL(c.req.url).host);
+        } catch {
+          return false;
+        }
+      },
+      secFetchSite: ["same-origin", "none"],
+    }),
+  );
+
+  app.use("/api/*", timeout(config.requestTimeoutMs, () => new HTTPException(504, { cause: new AppError("timeout") })));
+
+  app.use("/api/*", async (c, next) => {
+    c.set("user", await s.auth.validate(getCookie(c, SESSION_COOKIE)));
+    await next();
+  });
+
+  mount(app, routes);
+
+  const openapi = openApiDocument(routes, { title: "Gauntlet API", version: VERSION });
+  app.get("/api/v1/openapi.json", (c) => c.json(openapi));
+
+  app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
+  app.get("/readyz", (c) => {
+    try {
+      s.db.reader.query("SELECT 1").get();
+      const pending = pendingMigrations(s.db);
+      if (pending.length) return c.json({ error: { code: "not_ready", message: `pending migrations: ${pending.join(", ")}` } }, 503);
+      return c.json({ status: "ready" });
+    } catch (err) {
+      log.warn("readyz failed", { err });
+      return c.json({ error: { code: "not_ready", message: "database unavailable" } }, 503);
+    }
+  });
+
+  app.all("/api/*", () => {
+    throw new AppError("not_found", "No such endpoint.");
+  });
+  app.get("*", webHandler());
+
+  app.notFound((c) => c.json(new AppError("not_found").toJSON(), 404));
+
+  app.onError((err, c) => {
+    let e: unknown = err;
+    if (err instanceof HTTPException) {
+      if (isAppError(err.cause)) e = err.cause;
+      // Hono's csrf middleware answers 403 through HTTPException.
+      else if (err.status === 403) e = new AppError("cross_origin");
+      else if (err.status === 413) e = new AppError("payload_too_large");
+      else if (err.status < 500) e = new AppError("bad_request", err.message || undefined);
+    }
+    if (isAppError(e)) {
+      if (e.retryAfter !== undefined) c.header("Retry-After", String(e.retryAfter));
+      return c.json(e.toJSON(), e.status as 400);
+    }
+    const reqId = c.get("requestId");
+    log.error("unhandled error", { reqId, method: c.req.method, path: c.req.path, err });
+    return c.json({ error: { code: "internal", message: "Internal server error.", requestId: reqId } }, 500);
+  });
+
+  return { app, routes };
+}

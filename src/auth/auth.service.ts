@@ -1,0 +1,218 @@
+/**
+ * Accounts and sessions: the rules, no HTTP and no SQL.
+ *
+ * Session token `<id>.<secret>`: the id finds the row, only SHA-256(secret) is
+ * stored and compared in constant time, so a leaked database holds no usable
+ * token. A new session is made at every login (rotation); logout deletes it;
+ * each use slides the expiry (written at most once an hour per session).
+ */
+import { timingSafeEqual } from "node:crypto";
+import { AppError } from "../lib/errors.ts";
+import type { Deps, SessionUser } from "../lib/context.ts";
+import { authStore, type Role, type UserRow } from "./auth.store.ts";
+import COMMON_PASSWORDS_TEXT from "./common-passwords.txt" with { type: "text" };
+
+const COMMON = new Set(COMMON_PASSWORDS_TEXT.split("\n").map((s) => s.trim()).filter(Boolean));
+
+// OWASP's argon2id floor: 19 MiB, 2 passes, 1 lane. Cheap enough that 200
+// concurrent signups on 2 cores do not exhaust memory, costly enough offline.
+const HASH_OPTS = { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 } as const;
+
+export const USERNAME_MIN = 3;
+export const USERNAME_MAX = 32;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 128;
+
+/** NFKC for display; NFKC + case fold (then NFKC again, as case folding can denormalize) for identity. */
+export function normalizeUsername(raw: string): { display: string; key: string } {
+  const display = raw.normalize("NFKC").trim();
+  const key = display.toLowerCase().normalize("NFKC");
+  return { display, key };
+}
+
+export function usernameProblem(display: string): string | null {
+  const len = [...display].length;
+  if (len < USERNAME_MIN || len > USERNAME_MAX) return `must be ${USERNAME_MIN} to ${USERNAME_MAX} characters`;
+  if (!/^[\p{L}\p{N}_.-]+$/u.test(display)) return "may contain only letters, digits, '_', '.' and '-'";
+  return null;
+}
+
+export function passwordProblem(pw: string): string | null {
+  const len = [...pw].length;
+  if (len < PASSWORD_MIN || len > PASSWORD_MAX) return `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`;
+  return null;
+}
+
+export const isCommonPassword = (pw: string) => COMMON.has(pw.toLowerCase());
+
+const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest() as Buffer;
+const randomToken = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
+
+export const SESSION_COOKIE = "gauntlet_session";
+const HOUR = 3_600_000;
+
+export interface PublicUser {
+  id: number;
+  username: string;
+  role: Role;
+  email: string | null;
+  createdAt: number;
+}
+
+export const publicUser = (u: UserRow): PublicUser => ({ id: u.id, username: u.username, role: u.role, email: u.email, createdAt: u.createdAt });
+
+export function authService(deps: Deps) {
+  const { db, clock, limiter, config, log } = deps;
+  const store = authStore(db);
+  const ttlMs = config.sessionTtlDays * 24 * HOUR;
+  // Verified against when the username is unknown, so the response takes as
+  // long as a wrong password would and reveals nothing about which accounts exist.
+  const dummyHash = Bun.password.hash(randomToken(16), HASH_OPTS);
+
+  function limit(key: string, max: number, windowMs: number, count = true) {
+    const r = count ? limiter.hit(key, max, windowMs) : limiter.peek(key, max, windowMs);
+    if (!r.ok) throw new AppError("rate_limited", undefined, { retryAfter: r.retryAfter });
+  }
+
+  async function createSession(userId: number, meta: { ip?: string; userAgent?: string }, replaces?: string) {
+    const id = randomToken(15);
+    const secret = randomToken(32);
+    const now = clock.now();
+    await db.write((tx) => {
+      if (replaces) store.deleteSession(tx, replaces);
+      store.insertSession(tx, {
+        id,
+        userId,
+        secretHash: sha256(secret),
+        createdAt: now,
+        expiresAt: now + ttlMs,
+        ip: meta.ip ?? null,
+        userAgent: meta.userAgent?.slice(0, 256) ?? null,
+      });
+    });
+    return { token: `${id}.${secret}`, expiresAt: now + ttlMs };
+  }
+
+  async function createUser(input: { username: string; password: string; email?: string | null; role?: Role }): Promise<UserRow> {
+    const { display, key } = normalizeUsername(input.username);
+    const uProblem = usernameProblem(display);
+    if (uProblem) throw new AppError("validation_failed", `username ${uProblem}`, { details: [{ path: "username", message: uProblem }] });
+    const pProblem = passwordProblem(input.password);
+    if (pProblem) throw new AppError("validation_failed", `password ${pProblem}`, { details: [{ path: "password", message: pProblem }] });
+    if (isCommonPassword(input.password)) throw new AppError("weak_password");
+    if (store.findByKey(key)) throw new AppError("username_taken");
+    const passwordHash = await Bun.password.hash(input.password, HASH_OPTS);
+    const row = await db.write((tx) =>
+      store.insertUser(tx, { username: display, usernameKey: key, email: input.email ?? null, passwordHash, role: input.role ?? "player", createdAt: clock.now() }),
+    );
+    // The constraint, not the lookup above, is what decides a race between two signups.
+    if (!row) throw new AppError("username_taken");
+    return row;
+  }
+
+  return {
+    store,
+    createUser,
+    createSession,
+
+    async signup(input: { username: string; password: string; email?: string | null }, meta: { ip: string; userAgent?: string }) {
+      limit(`signup:ip:${meta.ip}`, config.signupPerIpPerHour, HOUR);
+      const user = await createUser(input);
+      const session = await createSession(user.id, meta);
+      log.info("signup", { userId: user.id, ip: meta.ip });
+      return { user, session };
+    },
+
+    async login(input: { username: string; password: string }, meta: { ip: string; userAgent?: string; currentSessionId?: string }) {
+      const { key } = normalizeUsername(input.username);
+      // Per-IP on every attempt; per (account, IP) and per account on failures
+      // only. No single limit lets one attacker lock everyone out: the account
+      // limits only ever lock one account, and the per-account one is a high
+      // ceiling against distributed guessing.
+      limit(`login:ip:${meta.ip}`, config.loginPerIpPerMinute, 60_000);
+      const pairKey = `login:fail:${key}:${meta.ip}`;
+      const acctKey = `login:fail:${key}`;
+      limit(pairKey, config.loginFailuresPerAccountIp, 15 * 60_000, false);
+      limit(acctKey, config.loginFailuresPerAccount, HOUR, false);
+
+      const user = key.length <= USERNAME_MAX * 4 ? store.findByKey(key) : undefined;
+      const ok = await Bun.password.verify(input.password, user ? user.passwordHash : await dummyHash);
+      if (!user || !ok) {
+        limiter.hit(pairKey, config.loginFailuresPerAccountIp, 15 * 60_000);
+        limiter.hit(acctKey, config.loginFailuresPerAccount, HOUR);
+        throw new AppError("invalid_credentials");
+      }
+      if (user.bannedAt) throw new AppError("banned");
+      limiter.reset(pairKey);
+      const session = await createSession(user.id, meta, meta.currentSessionId);
+      log.info("login", { userId: user.id, ip: meta.ip });
+      return { user, session };
+    },
+
+    async logout(sessionId: string) {
+      await db.write((tx) => store.deleteSession(tx, sessionId));
+    },
+
+    /** The session's user for a cookie token, or null for anything missing, forged or expired. */
+    async validate(token: string | undefined): Promise<SessionUser | null> {
+      if (!token || token.length > 200) return null;
+      const dot = token.indexOf(".");
+      if (dot <= 0) return null;
+      const id = token.slice(0, dot);
+      const secret = token.slice(dot + 1);
+      const row = store.getSession(id);
+      if (!row) return null;
+      const given = sha256(secret);
+      if (given.length !== row.secretHash.length || !timingSafeEqual(given, row.secretHash)) return null;
+      const now = clock.now();
+      if (row.expiresAt <= now) return null;
+      if (row.bannedAt) return null;
+      // Slide the expiry, but write at most once an hour per session.
+      if (now + ttlMs - row.expiresAt > HOUR) {
+        db.write((tx) => store.extendSession(tx, id, now + ttlMs)).catch((err) => log.warn("session extend failed", { err }));
+      }
+      return { id: row.userId, username: row.username, role: row.role, sessionId: id };
+    },
+
+    me(userId: number): PublicUser {
+      const u = store.findById(userId);
+      if (!u) throw new AppError("unauthenticated");
+      return publicUser(u);
+    },
+
+    async setRole(userId: number, role: Role) {
+      const u = await db.write((tx) => store.setRole(tx, userId, role));
+      if (!u) throw new AppError("not_found", "No such user.");
+      return publicUser(u);
+    },
+
+    async setPassword(userId: number, password: string) {
+      const p = passwordProblem(password);
+      if (p) throw new AppError("validation_failed", `password ${p}`);
+      if (isCommonPassword(password)) throw new AppError("weak_password");
+      const hash = await Bun.password.hash(password, HASH_OPTS);
+      // A reset signs the user out everywhere.
+      await db.write((tx) => {
+        store.setPasswordHash(tx, userId, hash);
+        store.deleteUserSessions(tx, userId);
+      });
+    },
+
+    async setBanned(userId: number, banned: boolean) {
+      const u = await db.write((tx) => {
+        const row = store.setBanned(tx, userId, banned ? clock.now() : null);
+        if (row && banned) store.deleteUserSessions(tx, userId);
+        return row;
+      });
+      if (!u) throw new AppError("not_found", "No such user.");
+      return publicUser(u);
+    },
+
+    async pruneSessions() {
+      await db.write((tx) => store.deleteExpiredSessions(tx, clock.now()));
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof authService>;
+export { randomToken };

@@ -1,0 +1,48 @@
+/**
+ * Opens what every command needs: the database (migrated when asked), the
+ * clock, the logger, the rate limiter, and the services built on them.
+ */
+import { eq } from "drizzle-orm";
+import { join } from "node:path";
+import type { Config } from "./config.ts";
+import { openDb, type Db } from "./db/db.ts";
+import { migrate } from "./db/migrate.ts";
+import { kv } from "./db/schema/index.ts";
+import { fakeClock, systemClock, type Clock } from "./lib/clock.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { memoryRateLimiter } from "./lib/ratelimit.ts";
+import { createServices, type Services } from "./services.ts";
+
+export const dbPath = (config: Config) => join(config.dataDir, "gauntlet.db");
+
+/** The fake clock resumes where it was, so a restart never moves time backwards. */
+function makeClock(config: Config, db: Db): Clock {
+  if (!config.fakeClock) return systemClock();
+  const saved = db.r.select().from(kv).where(eq(kv.key, "fake_clock")).get();
+  const clock = fakeClock(saved ? Number(saved.value) : Date.now());
+  const persist = (now: number) =>
+    db.transaction((tx) =>
+      tx.insert(kv).values({ key: "fake_clock", value: String(now) }).onConflictDoUpdate({ target: kv.key, set: { value: String(now) } }).run(),
+    );
+  if (!saved) persist(clock.now());
+  clock.onAdvance(persist);
+  return clock;
+}
+
+export interface CoreOptions {
+  migrate?: boolean;
+  log?: Logger;
+  clock?: Clock;
+}
+
+export function openCore(config: Config, opts: CoreOptions = {}): Services {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const db = openDb(dbPath(config));
+  if (opts.migrate !== false) {
+    const applied = migrate(db);
+    if (applied.length) log.info("migrations applied", { applied });
+  }
+  const clock = opts.clock ?? makeClock(config, db);
+  const limiter = memoryRateLimiter(clock);
+  return createServices({ config, clock, db, log, limiter });
+}

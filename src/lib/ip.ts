@@ -1,0 +1,21 @@
+/**
+ * The client's address. X-Forwarded-For is believed only when the direct peer
+ * is a trusted proxy (Caddy on the same box by default); then the rightmost
+ * address that is not itself a trusted proxy is the client, so a client
+ * cannot spoof its address by sending its own X-Forwarded-For.
+ */
+export function normalizeIp(ip: string): string {
+  const s = ip.trim().replace(/^\[|\]$/g, "");
+  return s.startsWith("::ffff:") && s.includes(".") ? s.slice(7) : s;
+}
+
+export function clientIp(peer: string | undefined, xff: string | undefined, trusted: readonly string[]): string {
+  const direct = normalizeIp(peer ?? "127.0.0.1");
+  const trust = new Set(trusted.map(normalizeIp));
+  if (!xff || !trust.has(direct)) return direct;
+  const hops = xff.split(",").map(normalizeIp).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    if (!trust.has(hops[i])) return hops[i];
+  }
+  return hops[0] ?? direct;
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env bun
+/**
+ * The `gauntlet` command line. Every command accepts the configuration flags
+ * of config.ts (e.g. --data, --port); each also has flags of its own.
+ * Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
+ */
+import { ConfigError, loadConfig, SETTINGS, flagName, envName, type Config } from "./config.ts";
+import { openCore } from "./core.ts";
+import { openDb } from "./db/db.ts";
+import { migrate } from "./db/migrate.ts";
+import { dbPath } from "./core.ts";
+import { seedDemo, DEMO_ORGANISER, DEMO_PASSWORD, DEMO_PLAYERS } from "./demo/seed.ts";
+import { randomToken } from "./auth/auth.service.ts";
+import { handleSignals, startServer } from "./server.ts";
+import { VERSION } from "./version.ts";
+import { isAppError } from "./lib/errors.ts";
+import { createLogger } from "./lib/log.ts";
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positionals: string[];
+  flags: Record<string, string | boolean>;
+}
+
+const BOOL_FLAGS = new Set(["help", "version", "demo", "admin", "fake-clock", "json"]);
+
+export function parseArgs(argv: string[]): Parsed {
+  const positionals: string[] = [];
+  const flags: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (!name) throw new UsageError(`bad flag ${a}`);
+      if (eq > 0) flags[name] = a.slice(eq + 1);
+      else if (BOOL_FLAGS.has(name) || argv[i + 1] === undefined || argv[i + 1].startsWith("--")) flags[name] = true;
+      else flags[name] = argv[++i];
+    } else if (a === "-h") flags.help = true;
+    else if (a === "-v") flags.version = true;
+    else positionals.push(a);
+  }
+  return { positionals, flags };
+}
+
+interface Command {
+  usage: string;
+  summary: string;
+  /** Flags the command owns; all others go to the Config. */
+  own?: Record<string, string>;
+  run(p: Parsed, configFlags: Record<string, string | boolean>): Promise<number>;
+}
+
+const configHelp = () =>
+  SETTINGS.map((s) => `  --${flagName(s).padEnd(28)} ${envName(s.key).padEnd(38)} ${s.doc}`).join("\n");
+
+function splitFlags(p: Parsed, own: Record<string, string> = {}) {
+  const cfg: Record<string, string | boolean> = {};
+  const mine: Record<string, string | boolean> = {};
+  for (const [k, v] of Object.entries(p.flags)) {
+    if (k === "help") continue;
+    if (k in own) mine[k] = v;
+    else cfg[k] = v;
+  }
+  return { cfg, mine };
+}
+
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    usage: "gauntlet serve [--data DIR] [--port P] [--host H] [--roles api,worker,cron,runner] [--demo]",
+    summary: "Run the server: API, websockets, web UI, queue workers, cron and runner supervisor.",
+    async run(_p, cfgFlags) {
+      const config = loadConfig({ flags: cfgFlags });
+      const s = openCore(config);
+      if (config.demo && s.auth.store.countUsers() === 0) {
+        const { created } = await seedDemo(s);
+        s.log.info("demo data loaded", { users: created, organiser: DEMO_ORGANISER.username, playerPassword: DEMO_PASSWORD });
+      }
+      const running = startServer(s);
+      handleSignals(running);
+      await running.done;
+      return 0;
+    },
+  },
+  migrate: {
+    usage: "gauntlet migrate [--data DIR]",
+    summary: "Apply pending schema migrations and exit.",
+    async run(_p, cfgFlags) {
+      const config = loadConfig({ flags: cfgFlags });
+      const db = openDb(dbPath(config));
+      const applied = migrate(db);
+      db.close();
+      console.log(applied.length ? `applied: ${applied.join(", ")}` : "up to date");
+      return 0;
+    },
+  },
+  seed: {
+    usage: "gauntlet seed --demo [--data DIR]",
+    summary: "Load the demo hunt, demo problems and test users (idempotent).",
+    own: { demo: "load the demo data set" },
+    async run(p, cfgFlags) {
+      if (!p.flags.demo) throw new UsageError("seed needs --demo (the only data set so far)");
+      const config = loadConfig({ flags: cfgFlags });
+      const s = openCore(config, { log: createLogger("warn") });
+      const { created } = await seedDemo(s);
+      await s.db.flush();
+      s.db.close();
+      console.log(created.length ? `created: ${created.join(", ")}` : "demo data already present");
+      console.log(`organiser: ${DEMO_ORGANISER.username} / ${DEMO_ORGANISER.password}; players ${DEMO_PLAYERS.join(", ")} / ${DEMO_PASSWORD}`);
+      return 0;
+    },
+  },
+  user: {
+    usage: "gauntlet user create USERNAME [--admin] [--password P] [--email E] [--data DIR]",
+    summary: "Create an account (--admin: an organiser). Prints a one-time password if none is given.",
+    own: { admin: "make the account an organiser", password: "the password (default: a random one, printed once)", email: "e-mail address" },
+    async run(p, cfgFlags) {
+      const [sub, username] = p.positionals.slice(1);
+      if (sub !== "create" || !username) throw new UsageError("usage: gauntlet user create USERNAME [--admin] [--password P]");
+      const config = loadConfig({ flags: cfgFlags });
+      const s = openCore(config, { log: createLogger("warn") });
+      const given = typeof p.flags.password === "string" ? p.flags.password : undefined;
+      const password = given ?? randomToken(12);
+      try {
+        const u = await s.auth.createUser({ username, password, email: typeof p.flags.email === "string" ? p.flags.email : null, role: p.flags.admin ? "organiser" : "player" });
+        console.log(`created ${u.role} ${u.username} (id ${u.id})`);
+        if (!given) console.log(`one-time password: ${password}`);
+        return 0;
+      } catch (e) {
+        if (isAppError(e)) {
+          console.error(`error: ${e.message}`);
+          return 1;
+        }
+        throw e;
+      } finally {
+        await s.db.flush();
+        s.db.close();
+      }
+    },
+  },
+};
+
+function mainHelp() {
+  return [
+    `gauntlet ${VERSION}: puzzle hunts and live coding matches in one binary.`,
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`),
+    "",
+    "Run `gauntlet COMMAND --help` for a command's flags. Settings (flag, environment, meaning):",
+    configHelp(),
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let p: Parsed;
+  try {
+    p = parseArgs(argv);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  if (p.flags.version) {
+    console.log(VERSION);
+    return 0;
+  }
+  const name = p.positionals[0];
+  if (!name) {
+    console.log(mainHelp());
+    return p.flags.help ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`error: unknown command ${JSON.stringify(name)}\n\n${mainHelp()}`);
+    return 2;
+  }
+  if (p.flags.help) {
+    const own = Object.entries(cmd.own ?? {}).map(([f, d]) => `  --${f.padEnd(28)} ${d}`);
+    console.log([`usage: ${cmd.usage}`, "", cmd.summary, ...(own.length ? ["", "Flags:", ...own] : []), "", "Settings:", configHelp()].join("\n"));
+    return 0;
+  }
+  try {
+    const { cfg } = splitFlags(p, cmd.own);
+    return await cmd.run(p, cfg);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    console.error(e);
+    return 1;
+  }
+}
+
+export type { Config };
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // serve returns only after a clean stop; other commands exit with their code.
+  process.exit(code);
+}

@@ -1,0 +1,122 @@
+/**
+ * Starts a real server process on a free port for end-to-end tests: the
+ * compiled binary when GAUNTLET_BIN is set (CI builds it), else
+ * `bun run src/main.ts`. Resolves once it logs its URL.
+ */
+import { spawn, type Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+export interface ServerProc {
+  url: string;
+  port: number;
+  dataDir: string;
+  proc: Subprocess;
+  logs: string[];
+  /** SIGTERM and wait. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+  cleanup(): void;
+}
+
+export function command(args: string[]): string[] {
+  const bin = process.env.GAUNTLET_BIN;
+  return bin ? [bin, ...args] : [process.execPath, "run", join(ROOT, "src", "main.ts"), ...args];
+}
+
+export async function startServer(opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServerProc> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "gauntlet-e2e-"));
+  const args = ["serve", "--data", dataDir, "--port", String(opts.port ?? 0), "--host", "127.0.0.1", ...(opts.args ?? [])];
+  const proc = spawn(command(args), {
+    cwd: ROOT,
+    env: { ...process.env, GAUNTLET_ENV: "test", ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: string[] = [];
+  let resolveUrl!: (u: string) => void;
+  let rejectUrl!: (e: Error) => void;
+  const urlP = new Promise<string>((res, rej) => ((resolveUrl = res), (rejectUrl = rej)));
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of stream) {
+      buf += dec.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (logs.length < 20000) logs.push(line);
+        if (line.includes('"msg":"listening"')) {
+          try {
+            const u = JSON.parse(line).url;
+            if (u) resolveUrl(u);
+          } catch {}
+        }
+      }
+    }
+  };
+  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  void proc.exited.then((code) => rejectUrl(new Error(`server exited (${code}) before listening:\n${logs.slice(-30).join("\n")}`)));
+  const timer = setTimeout(() => rejectUrl(new Error(`server did not start in time:\n${logs.slice(-30).join("\n")}`)), opts.timeoutMs ?? 20000);
+  const url = await urlP.finally(() => clearTimeout(timer));
+  const port = Number(new URL(url).port);
+  return {
+    url,
+    port,
+    dataDir,
+    proc,
+    logs,
+    async stop() {
+      proc.kill("SIGTERM");
+      return await proc.exited;
+    },
+    async kill() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    cleanup() {
+      try {
+        proc.kill("SIGKILL");
+      } catch {}
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A tiny cookie-keeping HTTP client for real-server tests. */
+export function httpClient(base: string) {
+  let cookie: string | null = null;
+  return {
+    get cookie() {
+      return cookie;
+    },
+    set cookie(v: string | null) {
+      cookie = v;
+    },
+    async json<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const h: Record<string, string> = { ...headers };
+      if (cookie) h.cookie = cookie;
+      if (body !== undefined) h["content-type"] ??= "application/json";
+      const res = await fetch(base + path, { method, headers: h, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+      const set = res.headers.get("set-cookie");
+      if (set) {
+        const m = /gauntlet_session=([^;]*)/.exec(set);
+        if (m) cookie = m[1] ? `gauntlet_session=${m[1]}` : null;
+      }
+      const text = await res.text();
+      let parsed: any = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = text;
+      }
+      return { status: res.status, body: parsed as T, res };
+    },
+  };
+}
