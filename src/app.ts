@@ -6,7 +6,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
-import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -18,6 +17,7 @@ import { pendingMigrations } from "./db/migrate.ts";
 import type { AppEnv } from "./lib/context.ts";
 import { AppError, isAppError } from "./lib/errors.ts";
 import { clientIp } from "./lib/ip.ts";
+import { sameOrigin } from "./lib/same-origin.ts";
 import { mount, openApiDocument, type RouteDef } from "./lib/route.ts";
 import type { Services } from "./services.ts";
 import { VERSION } from "./version.ts";
@@ -85,22 +85,7 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
     }),
   );
 
-  // State-changing requests must come from our own pages (Sec-Fetch-Site or
-  // Origin). Non-browser clients send neither header and are not affected;
-  // JSON bodies already need a CORS preflight we never grant.
-  app.use(
-    "/api/*",
-    csrf({
-      origin: (origin, c) => {
-        try {
-          return new URL(origin).host === (c.req.header("host") ?? new URL(c.req.url).host);
-        } catch {
-          return false;
-        }
-      },
-      secFetchSite: ["same-origin", "none"],
-    }),
-  );
+  app.use("/api/*", sameOrigin());
 
   app.use("/api/*", timeout(config.requestTimeoutMs, () => new HTTPException(504, { cause: new AppError("timeout") })));
 
@@ -138,8 +123,6 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
     let e: unknown = err;
     if (err instanceof HTTPException) {
       if (isAppError(err.cause)) e = err.cause;
-      // Hono's csrf middleware answers 403 through HTTPException.
-      else if (err.status === 403) e = new AppError("cross_origin");
       else if (err.status === 413) e = new AppError("payload_too_large");
       else if (err.status < 500) e = new AppError("bad_request", err.message || undefined);
     }

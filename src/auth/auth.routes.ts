@@ -23,14 +23,16 @@ function isSecure(c: Context<AppEnv>, trusted: boolean) {
 
 export function authRoutes(s: Services) {
   const { auth, config } = s;
-  const setSession = (c: Context<AppEnv>, token: string, expiresAt: number) => {
+  // Max-Age, not Expires: the server's (possibly fake) clock decides expiry;
+  // the browser only needs to keep the cookie about as long.
+  const setSession = (c: Context<AppEnv>, token: string) => {
     const viaProxy = config.trustProxy.length > 0 && c.req.header("x-forwarded-for") !== undefined;
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: "Lax",
       secure: isSecure(c, viaProxy),
       path: "/",
-      expires: new Date(expiresAt),
+      maxAge: config.sessionTtlDays * 86_400,
     });
   };
   const meta = (c: Context<AppEnv>) => ({ ip: c.get("ip"), userAgent: c.req.header("user-agent") });
@@ -46,7 +48,7 @@ export function authRoutes(s: Services) {
       response: z.object({ user: UserOut }),
       async handler(c, { body }) {
         const { user, session } = await auth.signup(body, meta(c));
-        setSession(c, session.token, session.expiresAt);
+        setSession(c, session.token);
         return { user: publicUser(user) };
       },
     }),
@@ -60,7 +62,7 @@ export function authRoutes(s: Services) {
       async handler(c, { body }) {
         const current = c.get("user")?.sessionId;
         const { user, session } = await auth.login(body, { ...meta(c), currentSessionId: current });
-        setSession(c, session.token, session.expiresAt);
+        setSession(c, session.token);
         return { user: publicUser(user) };
       },
     }),

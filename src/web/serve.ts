@@ -32,6 +32,13 @@ const FALLBACK = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Ga
 
 export function webHandler() {
   const assets = manifest?.ASSETS ?? {};
+  // Assets are small and few: read each embedded file once, then serve from memory.
+  const bytes = new Map<string, Uint8Array>();
+  const load = async (file: string) => {
+    let b = bytes.get(file);
+    if (!b) bytes.set(file, (b = new Uint8Array(await Bun.file(file).arrayBuffer())));
+    return b;
+  };
   return async (c: Context) => {
     const path = c.req.path;
     let asset = assets[path];
@@ -47,7 +54,7 @@ export function webHandler() {
       "Cache-Control": asset.immutable ? "public, max-age=31536000, immutable" : "no-cache",
       Vary: "Accept-Encoding",
     };
-    if (c.req.header("if-none-match") === asset.etag) return new Response(null, { status: 304, headers });
+    if (c.req.header("if-none-match") === asset.etag) return c.body(null, 304, headers);
     const accept = c.req.header("accept-encoding") ?? "";
     let file = asset.file;
     if (asset.br && /\bbr\b/.test(accept)) {
@@ -57,6 +64,7 @@ export function webHandler() {
       file = asset.gz;
       headers["Content-Encoding"] = "gzip";
     }
-    return new Response(Bun.file(file), { headers });
+    // c.body keeps the headers middleware already set (request id, security headers).
+    return c.body(await load(file), 200, headers);
   };
 }
