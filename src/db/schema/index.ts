@@ -1,3 +1,4 @@
 // Every table of the SQLite store. drizzle-kit reads this file to generate
 // migrations (npm run db:generate); add each domain's schema file here.
 export * from "./auth.ts";
+export * from "./hunt.ts";
