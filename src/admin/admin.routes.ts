@@ -2,9 +2,11 @@ import { z } from "zod";
 import { AppError } from "../lib/errors.ts";
 import { route } from "../lib/route.ts";
 import type { Services } from "../services.ts";
+import { adminUserRoutes } from "./users.routes.ts";
 
 export function adminRoutes(s: Services) {
   return [
+    ...adminUserRoutes(s),
     route({
       method: "get",
       path: "/api/v1/admin/clock",
