@@ -2,3 +2,4 @@
 // migrations (npm run db:generate); add each domain's schema file here.
 export * from "./auth.ts";
 export * from "./hunt.ts";
+export * from "./analytics.ts";
