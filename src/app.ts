@@ -12,6 +12,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { timeout } from "hono/timeout";
 import { adminRoutes } from "./admin/admin.routes.ts";
 import { authRoutes } from "./auth/auth.routes.ts";
+import { runnerRoutes } from "./runner/runner.routes.ts";
 import { SESSION_COOKIE } from "./auth/auth.service.ts";
 import { pendingMigrations } from "./db/migrate.ts";
 import type { AppEnv } from "./lib/context.ts";
@@ -32,7 +33,7 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
   const { config, log } = s;
 
   // Every API route of every domain, declared as data. Later domains add theirs here.
-  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...extraRoutes];
+  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...runnerRoutes(s), ...extraRoutes];
 
   app.use(requestId({ headerName: "X-Request-Id" }));
 

@@ -15,6 +15,7 @@ import { handleSignals, startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 import { isAppError } from "./lib/errors.ts";
 import { createLogger } from "./lib/log.ts";
+import { SandboxUnavailable } from "./runner/sandbox.ts";
 
 class UsageError extends Error {}
 
@@ -81,7 +82,20 @@ const COMMANDS: Record<string, Command> = {
         const { created } = await seedDemo(s);
         s.log.info("demo data loaded", { users: created, organiser: DEMO_ORGANISER.username, playerPassword: DEMO_PASSWORD });
       }
-      const running = startServer(s);
+      // The runner role never runs code unconfined: no sandbox, no start.
+      if (config.roles.includes("runner")) {
+        try {
+          await s.runner.start();
+        } catch (e) {
+          if (e instanceof SandboxUnavailable) {
+            console.error(`error: the runner role cannot start: ${e.message}`);
+            s.db.close();
+            return 2;
+          }
+          throw e;
+        }
+      }
+      const running = startServer(s, [{ name: "runner", stop: () => s.runner.stop() }]);
       handleSignals(running);
       await running.done;
       return 0;

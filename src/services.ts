@@ -4,10 +4,12 @@
  */
 import { authService } from "./auth/auth.service.ts";
 import type { Deps } from "./lib/context.ts";
+import { runnerService } from "./runner/runner.service.ts";
 
 export function createServices(deps: Deps) {
   const auth = authService(deps);
-  return { ...deps, auth };
+  const runner = runnerService(deps);
+  return { ...deps, auth, runner };
 }
 
 export type Services = ReturnType<typeof createServices>;

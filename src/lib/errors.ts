@@ -12,6 +12,8 @@ export const ERRORS = {
   validation_failed: [400, "Some fields are missing or invalid."],
   empty_answer: [400, "The answer is empty once normalized."],
   weak_password: [400, "That password is too common; choose another."],
+  unknown_language: [400, "Unknown language."],
+  language_unavailable: [400, "That language is not available on this runner."],
   // 401 / 403
   unauthenticated: [401, "You need to log in."],
   invalid_credentials: [401, "Wrong username or password."],
@@ -36,6 +38,7 @@ export const ERRORS = {
   rate_limited: [429, "Too many requests; try again later."],
   // 5xx that are deliberate (not bugs)
   not_ready: [503, "The service is not ready."],
+  runner_unavailable: [503, "The code runner cannot sandbox on this host."],
   timeout: [504, "The request took too long."],
   internal: [500, "Internal server error."],
 } as const satisfies Record<string, readonly [number, string]>;

@@ -1,0 +1,341 @@
+/**
+ * The runner supervisor: a warm pool of prepared sandboxes per language (each
+ * used once, refilled as soon as it is taken), execution slots sized to the
+ * cores, compile-then-run for C and C++, and the health view. Nothing runs
+ * until the host has been probed: if it cannot sandbox, every call fails with
+ * `runner_unavailable` and `start()` throws why, so code never runs unconfined.
+ */
+import { availableParallelism } from "node:os";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Deps } from "../lib/context.ts";
+import { AppError } from "../lib/errors.ts";
+import { buildPch, frame, languages as languageTable, LANGUAGE_IDS, type Language, type LanguageId } from "./languages.ts";
+import { prepare, probeHost, SandboxUnavailable, type Host, type Prepared, type RunLimits, type SandboxResult, type SandboxSpec } from "./sandbox.ts";
+
+export type RunStatus = "OK" | "CE" | "TLE" | "MLE" | "RE" | "OLE" | "IE";
+
+export interface Limits {
+  /** CPU time limit per run, ms (default 2000). */
+  timeMs: number;
+  /** Memory limit, MiB (default 256). */
+  memoryMb: number;
+  /** stdout/stderr cap, bytes (default 1 MiB). */
+  outputBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { timeMs: 2000, memoryMb: 256, outputBytes: 1 << 20 };
+export const MAX_LIMITS: Limits = { timeMs: 10_000, memoryMb: 1024, outputBytes: 8 << 20 };
+const COMPILE_LIMITS: RunLimits = { cpuMs: 15_000, wallMs: 30_000, memoryBytes: 1536 << 20, outputBytes: 64 << 20, pids: 64 };
+const PIDS = 64;
+
+export interface RunRequest {
+  language: string;
+  source: string | Uint8Array;
+  stdin?: string | Uint8Array;
+  limits?: Partial<Limits>;
+}
+
+export interface RunResult {
+  status: RunStatus;
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  timeMs: number;
+  memoryKb: number;
+  /** Compiler diagnostics (C/C++), capped. */
+  compileOutput?: string;
+}
+
+export interface Compiled {
+  language: Language;
+  /** What the run stub receives: the source, or the compiled binary. */
+  program: Uint8Array;
+  /** Set when compilation failed (CE) or the platform failed (IE). */
+  failed?: RunResult;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const bytes = (v: string | Uint8Array | undefined) => (v === undefined ? new Uint8Array() : typeof v === "string" ? enc.encode(v) : v);
+const COMPILE_MSG_CAP = 16 << 10;
+
+/** A counting semaphore: how many sandboxes execute at once. */
+function semaphore(n: number) {
+  let free = n;
+  const waiters: Array<() => void> = [];
+  return {
+    get free() {
+      return free;
+    },
+    get waiting() {
+      return waiters.length;
+    },
+    async acquire() {
+      if (free > 0) {
+        free--;
+        return;
+      }
+      await new Promise<void>((r) => waiters.push(r));
+    },
+    release() {
+      const w = waiters.shift();
+      if (w) w();
+      else free++;
+    },
+  };
+}
+
+export interface RunnerOptions {
+  slots?: number;
+  /** Warm sandboxes kept per pool key. */
+  warm?: Partial<Record<string, number>>;
+  cacheDir?: string;
+  bunPath?: string;
+}
+
+function defaultCacheDir() {
+  return process.getuid?.() === 0 ? "/var/cache/gauntlet-runner" : join(tmpdir(), `gauntlet-runner-${process.getuid?.() ?? 0}`);
+}
+
+/** The sandbox uid binds the JS runtime read-only, so it must be able to reach it; else a copy in the cache. */
+function reachableBun(bun: string, cacheDir: string): string {
+  try {
+    let ok = (statSync(bun).mode & 0o005) === 0o005;
+    for (let d = dirname(bun); ok && d !== "/"; d = dirname(d)) ok = (statSync(d).mode & 0o001) !== 0;
+    if (ok) return bun;
+    const copy = join(cacheDir, "bun");
+    if (!existsSync(copy) || statSync(copy).size !== statSync(bun).size) {
+      copyFileSync(bun, `${copy}.tmp`);
+      chmodSync(`${copy}.tmp`, 0o755);
+      renameSync(`${copy}.tmp`, copy);
+    }
+    return copy;
+  } catch {
+    return bun;
+  }
+}
+
+export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOptions = {}) {
+  const { log } = deps;
+  const slots = opts.slots ?? Math.max(1, availableParallelism());
+  // Outside the data dir: sandboxes bind the header cache, and their uid must be able to reach it.
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const sem = semaphore(slots);
+  let host: Host | null = null;
+  let unavailable: string | null = null;
+  let langs: Language[] = languageTable({ bunPath: opts.bunPath });
+  let pchPromise: Promise<string | null> | null = null;
+  let stopped = false;
+  const stats = { runs: 0, cold: 0, warm: 0, ie: 0, byStatus: {} as Record<string, number> };
+
+  interface Pool {
+    key: string;
+    spec: SandboxSpec;
+    want: number;
+    idle: Prepared[];
+  }
+  const pools = new Map<string, Pool>();
+
+  function ensureHost(): Host {
+    if (host) return host;
+    if (unavailable) throw new AppError("runner_unavailable", unavailable);
+    try {
+      host = probeHost(cacheDir);
+      const bunPath = reachableBun(opts.bunPath ?? process.execPath, cacheDir);
+      if (bunPath !== (opts.bunPath ?? process.execPath)) opts = { ...opts, bunPath };
+      langs = languageTable({ bunPath: opts.bunPath });
+      log.info("runner sandbox ready", { cgroups: host.cgroups.mode, detail: host.cgroups.detail, slots });
+      return host;
+    } catch (err) {
+      if (err instanceof SandboxUnavailable) {
+        unavailable = err.message;
+        throw new AppError("runner_unavailable", unavailable);
+      }
+      throw err;
+    }
+  }
+
+  const defaultWarm = (key: string) => opts.warm?.[key] ?? (key === "python3" ? 2 : 1);
+
+  function pool(key: string, spec: SandboxSpec): Pool {
+    let p = pools.get(key);
+    if (!p) {
+      p = { key, spec, want: defaultWarm(key), idle: [] };
+      pools.set(key, p);
+    }
+    return p;
+  }
+
+  function refill(p: Pool) {
+    if (stopped || !host) return;
+    p.idle = p.idle.filter((s) => s.alive);
+    while (p.idle.length < p.want) {
+      try {
+        p.idle.push(prepare(host, p.spec));
+      } catch (err) {
+        log.warn("runner: could not prepare a sandbox", { key: p.key, err });
+        return;
+      }
+    }
+  }
+
+  function take(key: string, spec: SandboxSpec): Prepared {
+    const h = ensureHost();
+    const p = pool(key, spec);
+    let s: Prepared | undefined;
+    while ((s = p.idle.shift()) && !s.alive) void s.discard();
+    if (s) stats.warm++;
+    else {
+      stats.cold++;
+      s = prepare(h, spec);
+    }
+    // Refill at once so the next caller finds a warm sandbox.
+    queueMicrotask(() => refill(p));
+    return s;
+  }
+
+  async function exec(key: string, spec: SandboxSpec, input: Uint8Array, limits: RunLimits): Promise<SandboxResult> {
+    await sem.acquire();
+    try {
+      const sb = take(key, spec);
+      return await sb.run(input, limits);
+    } finally {
+      sem.release();
+    }
+  }
+
+  function language(id: string): Language {
+    const l = langs.find((x) => x.id === id);
+    if (!l) throw new AppError("unknown_language", `Unknown language ${JSON.stringify(id).slice(0, 40)}; one of ${LANGUAGE_IDS.join(", ")}.`);
+    if (!l.available) throw new AppError("language_unavailable", `${l.name} is not available on this runner: ${l.reason}`);
+    return l;
+  }
+
+  async function withPch() {
+    if (!pchPromise) {
+      pchPromise = buildPch(cacheDir).catch((err) => {
+        log.warn("runner: precompiled header failed", { err });
+        return null;
+      });
+      const dir = await pchPromise;
+      langs = languageTable({ bunPath: opts.bunPath, pchDir: dir });
+      // Compile pools built before the header existed must not be reused.
+      const old = pools.get("compile:cpp");
+      if (old) {
+        pools.delete("compile:cpp");
+        for (const s of old.idle) void s.discard();
+      }
+    }
+    await pchPromise;
+  }
+
+  function toLimits(l?: Partial<Limits>): RunLimits & { raw: Limits } {
+    const raw: Limits = {
+      timeMs: Math.min(l?.timeMs ?? DEFAULT_LIMITS.timeMs, MAX_LIMITS.timeMs),
+      memoryMb: Math.min(l?.memoryMb ?? DEFAULT_LIMITS.memoryMb, MAX_LIMITS.memoryMb),
+      outputBytes: Math.min(l?.outputBytes ?? DEFAULT_LIMITS.outputBytes, MAX_LIMITS.outputBytes),
+    };
+    return {
+      raw,
+      cpuMs: raw.timeMs,
+      wallMs: raw.timeMs * 2 + 1000,
+      memoryBytes: raw.memoryMb << 20,
+      outputBytes: raw.outputBytes,
+      pids: PIDS,
+    };
+  }
+
+  function result(r: SandboxResult, compileOutput?: string): RunResult {
+    stats.runs++;
+    stats.byStatus[r.status] = (stats.byStatus[r.status] ?? 0) + 1;
+    if (r.status === "IE") {
+      stats.ie++;
+      log.warn("runner internal error", { error: r.error });
+    }
+    const out: RunResult = { status: r.status, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr), exitCode: r.exitCode, timeMs: Math.round(r.timeMs), memoryKb: r.memoryKb };
+    if (compileOutput) out.compileOutput = compileOutput;
+    return out;
+  }
+
+  /** Compiles when the language needs it; CE carries the diagnostics. */
+  async function compile(languageId: string, source: string | Uint8Array): Promise<Compiled> {
+    if (languageId === "cpp") await withPch();
+    const lang = language(languageId);
+    const src = bytes(source);
+    if (!lang.compile) return { language: lang, program: src };
+    const r = await exec(`compile:${lang.id}`, lang.compile, frame(src, new Uint8Array()), COMPILE_LIMITS);
+    const diag = dec.decode(r.stderr.subarray(0, COMPILE_MSG_CAP));
+    if (r.status === "OK" && r.stdout.length > 0) return { language: lang, program: r.stdout };
+    const status: RunStatus = r.status === "RE" || r.status === "TLE" || r.status === "MLE" || r.status === "OLE" || r.status === "OK" ? "CE" : "IE";
+    if (status === "IE") log.warn("runner compile internal error", { error: r.error });
+    return {
+      language: lang,
+      program: new Uint8Array(),
+      failed: { status, stdout: "", stderr: diag, exitCode: r.exitCode, timeMs: Math.round(r.timeMs), memoryKb: r.memoryKb, compileOutput: diag || (r.status === "TLE" ? "compilation took too long" : r.status) },
+    };
+  }
+
+  /** Runs an already compiled program on one input. */
+  async function execute(c: Compiled, stdin: string | Uint8Array | undefined, limits?: Partial<Limits>): Promise<RunResult> {
+    if (c.failed) return c.failed;
+    const l = toLimits(limits);
+    const key = c.language.compile ? "binary" : c.language.id;
+    const r = await exec(key, c.language.run, frame(c.program, bytes(stdin)), l);
+    return result(r);
+  }
+
+  return {
+    slots,
+    /** Compile (if needed) and run once. */
+    async run(req: RunRequest): Promise<RunResult> {
+      const c = await compile(req.language, req.source);
+      if (c.failed) {
+        stats.runs++;
+        stats.byStatus[c.failed.status] = (stats.byStatus[c.failed.status] ?? 0) + 1;
+        return c.failed;
+      }
+      return execute(c, req.stdin, req.limits);
+    },
+    compile,
+    execute,
+    languages() {
+      return langs.map((l) => ({ id: l.id, name: l.name, available: l.available && !unavailable, ...(l.reason || unavailable ? { reason: unavailable ?? l.reason } : {}) }));
+    },
+    /** Probes the host, builds the C++ header and fills the warm pools. Throws SandboxUnavailable. */
+    async start() {
+      try {
+        ensureHost();
+      } catch (err) {
+        if (err instanceof AppError) throw new SandboxUnavailable(err.message);
+        throw err;
+      }
+      // The C++ header builds in the background (seconds, once per cache); C++ runs wait for it.
+      void withPch();
+      for (const l of langs) {
+        if (!l.available) continue;
+        if (l.compile) refill(pool(`compile:${l.id}`, l.compile));
+        refill(pool(l.compile ? "binary" : l.id, l.run));
+      }
+    },
+    health() {
+      return {
+        available: !unavailable,
+        reason: unavailable,
+        sandbox: host ? { cgroups: host.cgroups.mode, detail: host.cgroups.detail, seccomp: true, bwrap: host.bwrap } : null,
+        slots: { total: slots, busy: slots - sem.free, waiting: sem.waiting },
+        pools: [...pools.values()].map((p) => ({ key: p.key, warm: p.idle.filter((s) => s.alive).length, target: p.want })),
+        stats: { ...stats, byStatus: { ...stats.byStatus } },
+        queue: "in-process",
+      };
+    },
+    async stop() {
+      stopped = true;
+      const all = [...pools.values()].flatMap((p) => p.idle.splice(0));
+      await Promise.all(all.map((s) => s.discard()));
+    },
+  };
+}
+
+export type RunnerService = ReturnType<typeof runnerService>;

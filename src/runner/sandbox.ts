@@ -1,0 +1,341 @@
+/**
+ * One sandboxed process tree under bubblewrap. The chain, every link an argv:
+ *
+ *   sh LAUNCHER  (root: joins the run's cgroups, opens the seccomp program on fd 9)
+ *   → setpriv    (drops to the sandbox's own uid/gid, no groups, no capabilities)
+ *   → prlimit    (core 0, file size, open files, stack, processes per uid, CPU)
+ *   → bwrap      (all namespaces, read-only /usr, tmpfs /tmp, cleared env, seccomp)
+ *   → the language's stub, which blocks reading its program from stdin.
+ *
+ * LAUNCHER is a constant script; nothing from a user is ever spliced into it.
+ * The program (source or binary) and the test input arrive through stdin, so
+ * the host never writes into, reads from or deletes a path inside a sandbox:
+ * its only writable place is a size-capped tmpfs that vanishes with its mount
+ * namespace. A sandbox is prepared ahead (the warm pool) and used once.
+ */
+import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { detectCgroups, type CgroupSupport, type RunGroup } from "./cgroup.ts";
+import { seccompProgram } from "./seccomp.ts";
+
+export type SandboxStatus = "OK" | "TLE" | "MLE" | "OLE" | "RE" | "IE";
+
+export interface RunLimits {
+  /** CPU time of the whole tree, ms. */
+  cpuMs: number;
+  /** Wall time, ms (sleepers and blocked readers). */
+  wallMs: number;
+  memoryBytes: number;
+  /** Combined cap for stdout and for stderr (each). */
+  outputBytes: number;
+  pids: number;
+}
+
+export interface SandboxResult {
+  status: SandboxStatus;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  stdoutTruncated: boolean;
+  timeMs: number;
+  wallMs: number;
+  memoryKb: number;
+  /** Why the run is IE, for logs. */
+  error?: string;
+}
+
+export interface SandboxSpec {
+  /** Command inside the sandbox. */
+  argv: string[];
+  /** Extra read-only binds (host path → sandbox path). */
+  binds?: Array<[string, string]>;
+  env?: Record<string, string>;
+  tmpfsBytes?: number;
+  /** Hard rlimits applied before bwrap (backstops; the cgroup is the real limit). */
+  rlimits?: { fileBytes?: number; nofile?: number; stackBytes?: number; nproc?: number; cpuSec?: number; asBytes?: number };
+}
+
+const LAUNCHER = [
+  'b="$1"; shift',
+  'while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do echo "$$" > "$1" || exit 125; shift; done',
+  "shift",
+  'exec "$@" 9<"$b"',
+].join("\n");
+
+export const UID_BASE = 60000;
+
+export interface Host {
+  bwrap: string;
+  setpriv: string;
+  prlimit: string;
+  sh: string;
+  root: boolean;
+  cgroups: CgroupSupport;
+  seccompPath: string;
+  /** Top-level entries: symlinks recreated, directories bound read-only. */
+  rootfs: string[];
+}
+
+const which = (name: string, dirs = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]) => {
+  for (const d of dirs) if (existsSync(join(d, name))) return join(d, name);
+  return null;
+};
+
+export class SandboxUnavailable extends Error {}
+
+/**
+ * What this host can do. Throws SandboxUnavailable with how to fix it: code is
+ * never run unconfined.
+ */
+export function probeHost(cacheDir: string): Host {
+  const bwrap = which("bwrap");
+  if (!bwrap) throw new SandboxUnavailable("bubblewrap (bwrap) is not installed; install it: apt-get install bubblewrap");
+  const setpriv = which("setpriv");
+  const prlimit = which("prlimit");
+  if (!setpriv || !prlimit) throw new SandboxUnavailable("setpriv/prlimit (util-linux) are missing; install util-linux");
+  const sh = which("sh")!;
+  const root = process.getuid?.() === 0;
+  const maxNs = Number(safeRead("/proc/sys/user/max_user_namespaces") || "1");
+  if (maxNs === 0) throw new SandboxUnavailable("user namespaces are disabled (user.max_user_namespaces = 0); enable them: sysctl -w user.max_user_namespaces=10000");
+  if (!root) {
+    throw new SandboxUnavailable("the runner needs root to give each sandbox its own unprivileged uid; run `gauntlet serve` as root or drop the runner role (--roles api,worker,cron)");
+  }
+  // Sandbox uids traverse the cache (the C++ header is bound from it); only root writes it.
+  mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+  chmodSync(cacheDir, 0o755);
+  const seccompPath = join(cacheDir, "seccomp.bpf");
+  writeFileSync(seccompPath, seccompProgram(), { mode: 0o600 });
+  const rootfs: string[] = [];
+  for (const e of ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]) if (existsSync(e)) rootfs.push(e);
+  return { bwrap, setpriv, prlimit, sh, root, cgroups: detectCgroups(), seccompPath, rootfs };
+}
+
+function safeRead(p: string) {
+  try {
+    return require("node:fs").readFileSync(p, "utf8").trim() as string;
+  } catch {
+    return "";
+  }
+}
+
+// Distinct uid per live sandbox: per-uid RLIMIT_NPROC, and "no process left" is checkable by uid.
+const freeUids: number[] = [];
+let nextUid = UID_BASE + 1;
+const takeUid = () => freeUids.pop() ?? nextUid++;
+const releaseUid = (u: number) => freeUids.push(u);
+
+let seq = 0;
+
+export function bwrapArgs(host: Host, spec: SandboxSpec, uid: number): string[] {
+  const a = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--uid", String(uid), "--gid", String(uid), "--hostname", "sandbox"];
+  for (const e of host.rootfs) {
+    const st = lstatSync(e);
+    if (st.isSymbolicLink()) a.push("--symlink", readlinkSync(e), e);
+    else a.push("--ro-bind", e, e);
+  }
+  // Only these bits of /etc: the loader cache and the alternatives links (cc, c++).
+  a.push("--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try", "/etc/alternatives", "/etc/alternatives");
+  for (const [src, dest] of spec.binds ?? []) a.push("--ro-bind", src, dest);
+  a.push("--proc", "/proc", "--dev", "/dev", "--size", String(spec.tmpfsBytes ?? 64 << 20), "--tmpfs", "/tmp", "--chdir", "/tmp");
+  a.push("--clearenv");
+  const env = { PATH: "/usr/bin:/bin", HOME: "/tmp", LANG: "C.UTF-8", TMPDIR: "/tmp", ...spec.env };
+  for (const [k, v] of Object.entries(env)) a.push("--setenv", k, v);
+  a.push("--cap-drop", "ALL", "--seccomp", "9", "--");
+  return [...a, ...spec.argv];
+}
+
+export interface Prepared {
+  uid: number;
+  pid: number;
+  /** Feeds the program + input, enforces the limits, kills everything, and returns the result. */
+  run(input: Uint8Array, limits: RunLimits): Promise<SandboxResult>;
+  /** Throws the sandbox away unused. */
+  discard(): Promise<void>;
+  readonly alive: boolean;
+}
+
+export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunLimits>): Prepared {
+  const uid = takeUid();
+  const name = `s${process.pid}-${++seq}`;
+  let group: RunGroup;
+  try {
+    group = host.cgroups.create(name);
+    group.setLimits({ memoryBytes: limitsHint?.memoryBytes ?? 512 << 20, pids: limitsHint?.pids ?? 64 });
+  } catch (err) {
+    releaseUid(uid);
+    throw err;
+  }
+  const r = spec.rlimits ?? {};
+  const pl = [
+    host.prlimit,
+    "--core=0",
+    `--fsize=${r.fileBytes ?? 64 << 20}`,
+    `--nofile=${r.nofile ?? 256}`,
+    `--stack=${r.stackBytes ?? 256 << 20}`,
+    `--nproc=${r.nproc ?? 256}`,
+    `--cpu=${r.cpuSec ?? 60}`,
+  ];
+  if (host.cgroups.mode === "rlimit" && r.asBytes) pl.push(`--as=${r.asBytes}`);
+  const argv = [
+    host.sh, "-c", LAUNCHER, "gauntlet-launch", host.seccompPath, ...group.procsFiles, "--",
+    host.setpriv, "--reuid", String(uid), "--regid", String(uid), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--",
+    ...pl, "--",
+    host.bwrap, ...bwrapArgs(host, spec, uid),
+  ];
+  let proc: Subprocess<"pipe", "pipe", "pipe">;
+  try {
+    proc = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: {} });
+  } catch (err) {
+    group.destroy();
+    releaseUid(uid);
+    throw err;
+  }
+  let used = false;
+  let finished = false;
+  const cleanup = async () => {
+    if (finished) return;
+    finished = true;
+    try {
+      proc.kill("SIGKILL");
+    } catch {}
+    await group.kill();
+    await proc.exited.catch(() => {});
+    group.destroy();
+    // The uid goes back only when nothing runs under it any more.
+    if (host.cgroups.mode !== "rlimit" && group.pids().length === 0) releaseUid(uid);
+  };
+
+  return {
+    uid,
+    pid: proc.pid,
+    get alive() {
+      return !used && proc.exitCode === null && proc.signalCode === null;
+    },
+    discard: async () => {
+      used = true;
+      await cleanup();
+    },
+    async run(input, limits) {
+      if (used) throw new Error("sandbox already used");
+      used = true;
+      const t0 = performance.now();
+      let killedFor: "TLE" | "OLE" | null = null;
+      const kill = (why: "TLE" | "OLE") => {
+        killedFor ??= why;
+        try {
+          proc.kill("SIGKILL");
+        } catch {}
+        void group.kill();
+      };
+      try {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error("sandbox exited before its program arrived");
+        group.setLimits({ memoryBytes: limits.memoryBytes, pids: limits.pids });
+        group.resetAccounting();
+      } catch (err) {
+        await cleanup();
+        return ieResult(`setup: ${(err as Error).message}`, t0);
+      }
+
+      // CPU: check when the budget could be spent, again for what is left; wall: a hard stop.
+      let cpuTimer: ReturnType<typeof setTimeout> | undefined;
+      const checkCpu = () => {
+        const used = host.cgroups.mode === "rlimit" ? performance.now() - t0 : group.stats().cpuMs;
+        if (used > limits.cpuMs) return kill("TLE");
+        cpuTimer = setTimeout(checkCpu, Math.max(5, Math.min(limits.cpuMs - used, 50)));
+      };
+      cpuTimer = setTimeout(checkCpu, limits.cpuMs);
+      const wallTimer = setTimeout(() => kill("TLE"), limits.wallMs);
+
+      const feed = (async () => {
+        try {
+          proc.stdin.write(input);
+          await proc.stdin.end();
+        } catch {
+          // The program may exit (or be killed) without reading all its input.
+        }
+      })();
+      const drain = async (stream: ReadableStream<Uint8Array>, isStdout: boolean) => {
+        const parts: Uint8Array[] = [];
+        let size = 0;
+        let truncated = false;
+        const reader = stream.getReader();
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            if (truncated) continue;
+            if (size + value.length > limits.outputBytes) {
+              parts.push(value.subarray(0, limits.outputBytes - size));
+              size = limits.outputBytes;
+              truncated = true;
+              if (isStdout) kill("OLE");
+              else reader.cancel().catch(() => {});
+              continue;
+            }
+            parts.push(value);
+            size += value.length;
+          }
+        } catch {}
+        const out = new Uint8Array(size);
+        let o = 0;
+        for (const p of parts) {
+          out.set(p, o);
+          o += p.length;
+        }
+        return { out, truncated };
+      };
+      const [so, se] = await Promise.all([drain(proc.stdout, true), drain(proc.stderr, false), proc.exited, feed]);
+      const wallMs = performance.now() - t0;
+      clearTimeout(cpuTimer);
+      clearTimeout(wallTimer);
+      let stats = group.stats();
+      if (host.cgroups.mode === "rlimit") {
+        const ru = proc.resourceUsage();
+        stats = { cpuMs: ru ? Number(ru.cpuTime.total) / 1000 : wallMs, peakBytes: ru ? ru.maxRSS * 1024 : 0, oomKilled: false };
+      }
+      await cleanup();
+      const exitCode = proc.exitCode;
+      const signal = proc.signalCode ?? null;
+      let status: SandboxStatus;
+      if (killedFor === "OLE") status = "OLE";
+      else if (killedFor === "TLE" || stats.cpuMs > limits.cpuMs) status = "TLE";
+      else if (stats.oomKilled || (exitCode !== 0 && stats.peakBytes >= limits.memoryBytes * 0.97)) status = "MLE";
+      // bwrap reports a child killed by SIGXCPU (the rlimit backstop) as 128+24.
+      else if (exitCode === 128 + 24) status = "TLE";
+      else if (exitCode !== 0) status = "RE";
+      else status = "OK";
+      return {
+        status,
+        exitCode,
+        signal,
+        stdout: so.out,
+        stderr: se.out,
+        stdoutTruncated: so.truncated,
+        timeMs: Math.round(Math.min(stats.cpuMs, Math.max(stats.cpuMs, 0)) * 10) / 10,
+        wallMs: Math.round(wallMs * 10) / 10,
+        memoryKb: Math.round(stats.peakBytes / 1024),
+      };
+    },
+  };
+}
+
+function ieResult(error: string, t0: number): SandboxResult {
+  return { status: "IE", exitCode: null, signal: null, stdout: new Uint8Array(), stderr: new Uint8Array(), stdoutTruncated: false, timeMs: 0, wallMs: performance.now() - t0, memoryKb: 0, error };
+}
+
+/** Every pid on the host whose real uid is `uid` (for tests and health: nothing may outlive its run). */
+export function pidsOfUid(uid: number): number[] {
+  const out: number[] = [];
+  const fs = require("node:fs") as typeof import("node:fs");
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${d}/status`, "utf8");
+      const m = /^Uid:\s+(\d+)/m.exec(st);
+      if (m && Number(m[1]) === uid) out.push(Number(d));
+    } catch {}
+  }
+  return out;
+}
