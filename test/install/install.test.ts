@@ -116,6 +116,37 @@ describe.skipIf(!BIN)("install into DESTDIR, upgrade, uninstall, purge", () => {
     expect(r.stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  test("the installed binary serves /readyz on the installed data dir, started outside the repository", async () => {
+    // cwd far from node_modules, as under systemd (cwd /): a compiled binary
+    // that still require()s a package from disk at run time fails here.
+    const proc = Bun.spawn([bin, "serve", "--data", data, "--port", "0", "--host", "127.0.0.1", "--roles", "api,worker,cron"], {
+      cwd: tmp,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GAUNTLET_ENV: "production" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      let out = "";
+      let url: string | null = null;
+      const dec = new TextDecoder();
+      const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+      const deadline = Date.now() + 15_000;
+      while (!url && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += dec.decode(value);
+        url = /"msg":"listening","url":"([^"]+)"/.exec(out)?.[1] ?? null;
+      }
+      if (!url) console.error(out, await new Response(proc.stderr).text());
+      expect(url).not.toBeNull();
+      const r = await fetch(`${url}/readyz`);
+      expect(r.status).toBe(200);
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    }
+  });
+
   test("the unit is hardened and runs `gauntlet serve` on /var/lib/gauntlet in production", () => {
     const u = readFileSync(unit, "utf8");
     const directives = u.split("\n").filter((l) => l && !l.startsWith("#"));
