@@ -139,6 +139,8 @@ export function bwrapArgs(host: Host, spec: SandboxSpec, uid: number): string[] 
   a.push("--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try", "/etc/alternatives", "/etc/alternatives");
   for (const [src, dest] of spec.binds ?? []) a.push("--ro-bind", src, dest);
   a.push("--proc", "/proc", "--dev", "/dev", "--size", String(spec.tmpfsBytes ?? 64 << 20), "--tmpfs", "/tmp", "--chdir", "/tmp");
+  // bwrap's root is a tmpfs the sandbox uid owns; freeze it so /tmp is the only writable place.
+  a.push("--remount-ro", "/");
   a.push("--clearenv");
   const env = { PATH: "/usr/bin:/bin", HOME: "/tmp", LANG: "C.UTF-8", TMPDIR: "/tmp", ...spec.env };
   for (const [k, v] of Object.entries(env)) a.push("--setenv", k, v);

@@ -1,0 +1,84 @@
+/**
+ * A table of small programs per language and the verdict each must get
+ * (AC, WA, TLE, MLE, RE, OLE, CE), judged by the real sandbox.
+ * Skips (with the reason printed) only when the host cannot sandbox.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "../../src/lib/log.ts";
+import { judge } from "../../src/runner/judge.ts";
+import { runnerService, type RunnerService } from "../../src/runner/runner.service.ts";
+import { probeHost, SandboxUnavailable } from "../../src/runner/sandbox.ts";
+
+const cacheDir = process.getuid?.() === 0 ? "/var/cache/gauntlet-runner" : join(tmpdir(), "gauntlet-runner-test");
+let skipReason: string | null = null;
+try {
+  probeHost(cacheDir);
+} catch (e) {
+  if (!(e instanceof SandboxUnavailable)) throw e;
+  skipReason = e.message;
+  console.log(`SKIP runner verdict table: ${skipReason}`);
+}
+
+/** Small programs per language and the verdict each must get. */
+const TABLE: Record<string, Partial<Record<"AC" | "WA" | "TLE" | "MLE" | "RE" | "OLE" | "CE", string>>> = {
+  python3: {
+    AC: "a, b = map(int, input().split())\nprint(a + b)\n",
+    WA: "print(42)\n",
+    TLE: "while True:\n    pass\n",
+    MLE: "x = []\nwhile True:\n    x.append(bytearray(1 << 20))\n",
+    RE: "raise SystemExit(3)\n",
+    OLE: "while True:\n    print('x' * 4096)\n",
+  },
+  javascript: {
+    AC: 'const [a, b] = require("fs").readFileSync(0, "utf8").trim().split(" ").map(Number);\nconsole.log(a + b);\n',
+    WA: "console.log(42);\n",
+    TLE: "for (;;) {}\n",
+    MLE: "const x = [];\nfor (;;) x.push(new Uint8Array(1 << 20).fill(1));\n",
+    RE: 'throw new Error("boom");\n',
+    OLE: 'const s = "x".repeat(4096);\nfor (;;) process.stdout.write(s);\n',
+  },
+  typescript: {
+    AC: 'const [a, b]: number[] = require("fs").readFileSync(0, "utf8").trim().split(" ").map(Number);\nconsole.log(a + b);\n',
+    WA: "const n: number = 42;\nconsole.log(n);\n",
+    TLE: "while (true) {}\n",
+    RE: "process.exit(2);\n",
+  },
+  c: {
+    AC: '#include <stdio.h>\nint main(void){int a,b;scanf("%d %d",&a,&b);printf("%d\\n",a+b);return 0;}\n',
+    WA: '#include <stdio.h>\nint main(void){puts("42");return 0;}\n',
+    TLE: "int main(void){volatile int x=0;for(;;)x++;}\n",
+    MLE: '#include <stdlib.h>\n#include <string.h>\nint main(void){for(;;){char*p=malloc(1<<20);memset(p,1,1<<20);}}\n',
+    RE: "int main(void){int *p=0;return *p;}\n",
+    OLE: '#include <stdio.h>\nint main(void){for(;;)puts("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");}\n',
+    CE: "int main(void){ this is not C }\n",
+  },
+  cpp: {
+    AC: "#include <bits/stdc++.h>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<\"\\n\";}\n",
+    WA: "#include <bits/stdc++.h>\nint main(){std::cout<<42<<\"\\n\";}\n",
+    TLE: "#include <bits/stdc++.h>\nint main(){volatile long x=0;for(;;)x++;}\n",
+    MLE: "#include <bits/stdc++.h>\nint main(){std::vector<std::vector<char>> v;for(;;)v.emplace_back(1<<20,'x');}\n",
+    RE: "#include <bits/stdc++.h>\nint main(){std::vector<int> v;return v.at(5);}\n",
+    CE: "#include <bits/stdc++.h>\nint main(){ std::vector<int> v = 5; }\n",
+  },
+};
+
+describe.skipIf(skipReason !== null)("runner: verdict table", () => {
+  let r: RunnerService;
+  beforeAll(async () => {
+    r = runnerService({ config: { dataDir: "/nonexistent" } as never, log: createLogger("silent") }, { cacheDir, warm: { python3: 1, javascript: 1, typescript: 1 } });
+    await r.start();
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+  for (const [lang, rows] of Object.entries(TABLE)) {
+    for (const [want, source] of Object.entries(rows)) {
+      test(`${lang} ${want}`, async () => {
+        const res = await judge(r, { language: lang, source }, [{ input: "2 3\n", expected: "5\n" }], { timeMs: 700, memoryMb: 96, outputBytes: 64 << 10 });
+        expect({ verdict: res.verdict, out: res.compileOutput ? "ce" : "" }).toEqual({ verdict: want as never, out: want === "CE" ? "ce" : "" });
+      }, 30_000);
+    }
+  }
+});
