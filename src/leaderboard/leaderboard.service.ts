@@ -1,0 +1,70 @@
+/**
+ * Ranks: points descending, then the earlier time of the last
+ * points-changing entry, then player id. With freezeAt set, everyone but
+ * organisers sees the board as it stood at freezeAt until the event ends;
+ * a player always sees their own current points.
+ */
+import type { EventsService } from "../events/events.service.ts";
+import type { Deps, SessionUser } from "../lib/context.ts";
+import { leaderboardStore, type RankRow } from "./leaderboard.store.ts";
+
+const FROZEN_CACHE_MS = 2000;
+
+export function leaderboardService(deps: Deps & { events: EventsService }) {
+  const { db, clock, events } = deps;
+  const store = leaderboardStore(db);
+  // A frozen board changes only when someone is banned or re-roled; a short cache is exact enough.
+  const frozenCache = new Map<number, { at: number; rows: RankRow[]; index: Map<number, number> }>();
+
+  function frozenRanking(eventId: number, freezeAt: number, includeIdle: boolean) {
+    const t = performance.now();
+    const hit = frozenCache.get(eventId);
+    if (hit && t - hit.at < FROZEN_CACHE_MS) return hit;
+    const rows = store.rankingAt(eventId, freezeAt, includeIdle);
+    const v = { at: t, rows, index: new Map(rows.map((r, i) => [r.playerId, i])) };
+    frozenCache.set(eventId, v);
+    return v;
+  }
+
+  const rowOut = (r: RankRow, rank: number) => ({ rank, playerId: r.playerId, username: r.username, points: r.points, pointsAt: r.pointsAt });
+
+  return {
+    board(ref: string, viewer: SessionUser | null, limit = 100, offset = 0) {
+      const ev = events.get(ref);
+      const now = clock.now();
+      const includeIdle = ev.settings.listIdlePlayers;
+      const e = ev.row;
+      const frozen = e.freezeAt !== null && now >= e.freezeAt && now < e.endsAt && viewer?.role !== "organiser";
+      const head = { event: { id: e.id, slug: e.slug, title: e.title }, now, frozen, freezeAt: e.freezeAt };
+      if (frozen) {
+        const f = frozenRanking(e.id, e.freezeAt!, includeIdle);
+        let me = null;
+        if (viewer) {
+          const own = store.standing(e.id, viewer.id);
+          const i = f.index.get(viewer.id);
+          if (own && i !== undefined) me = { rank: i + 1, playerId: viewer.id, username: viewer.username, points: own.points, frozenPoints: f.rows[i].points, pointsAt: own.pointsAt };
+          else if (own) me = { rank: null, playerId: viewer.id, username: viewer.username, points: own.points, frozenPoints: null, pointsAt: own.pointsAt };
+        }
+        return { ...head, total: f.rows.length, offset, ranks: f.rows.slice(offset, offset + limit).map((r, i) => rowOut(r, offset + i + 1)), me };
+      }
+      const ranks = store.page(e.id, includeIdle, limit, offset).map((r, i) => rowOut(r, offset + i + 1));
+      let me = null;
+      if (viewer) {
+        const own = store.standing(e.id, viewer.id);
+        if (own) {
+          const ranked = viewer.role === "player" && (own.listed || includeIdle);
+          me = {
+            rank: ranked ? store.ahead(e.id, includeIdle, { points: own.points, pointsAt: own.pointsAt, playerId: viewer.id }) + 1 : null,
+            playerId: viewer.id,
+            username: viewer.username,
+            points: own.points,
+            pointsAt: own.pointsAt,
+          };
+        }
+      }
+      return { ...head, total: store.total(e.id, includeIdle), offset, ranks, me };
+    },
+  };
+}
+
+export type LeaderboardService = ReturnType<typeof leaderboardService>;
