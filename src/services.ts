@@ -4,12 +4,20 @@
  */
 import { authService } from "./auth/auth.service.ts";
 import type { Deps } from "./lib/context.ts";
+import { eventsService } from "./events/events.service.ts";
+import { huntService } from "./hunt/hunt.service.ts";
+import { ledgerService } from "./ledger/ledger.service.ts";
+import { leaderboardService } from "./leaderboard/leaderboard.service.ts";
 import { runnerService } from "./runner/runner.service.ts";
 
 export function createServices(deps: Deps) {
   const auth = authService(deps);
   const runner = runnerService(deps);
-  return { ...deps, auth, runner };
+  const events = eventsService(deps);
+  const ledger = ledgerService(deps);
+  const hunt = huntService({ ...deps, events, ledger });
+  const leaderboard = leaderboardService({ ...deps, events });
+  return { ...deps, auth, events, ledger, hunt, leaderboard, runner };
 }
 
 export type Services = ReturnType<typeof createServices>;
