@@ -16,6 +16,8 @@ import { huntRoutes } from "./hunt/hunt.routes.ts";
 import { ledgerRoutes } from "./ledger/ledger.routes.ts";
 import { leaderboardRoutes } from "./leaderboard/leaderboard.routes.ts";
 import { authRoutes } from "./auth/auth.routes.ts";
+import { analyticsRoutes, recordRequests } from "./analytics/analytics.routes.ts";
+import { metricsHandler } from "./metrics/metrics.routes.ts";
 import { runnerRoutes } from "./runner/runner.routes.ts";
 import { SESSION_COOKIE } from "./auth/auth.service.ts";
 import { pendingMigrations } from "./db/migrate.ts";
@@ -37,7 +39,7 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
   const { config, log } = s;
 
   // Every API route of every domain, declared as data. Later domains add theirs here.
-  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...eventsRoutes(s), ...huntRoutes(s), ...ledgerRoutes(s), ...leaderboardRoutes(s), ...runnerRoutes(s), ...extraRoutes];
+  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...analyticsRoutes(s), ...eventsRoutes(s), ...huntRoutes(s), ...ledgerRoutes(s), ...leaderboardRoutes(s), ...runnerRoutes(s), ...extraRoutes];
 
   app.use(requestId({ headerName: "X-Request-Id" }));
 
@@ -59,6 +61,9 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
       userId: c.get("user")?.id,
     });
   });
+
+  // One analytics row per request, batched off the request path.
+  app.use(recordRequests(s));
 
   app.use(
     secureHeaders({
@@ -104,6 +109,7 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
   const openapi = openApiDocument(routes, { title: "Gauntlet API", version: VERSION });
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));
 
+  app.get("/metrics", metricsHandler(s));
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.get("/readyz", (c) => {
     try {

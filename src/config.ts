@@ -50,6 +50,11 @@ export const SETTINGS = [
   S("databaseUrl", { type: "string" }, "", "postgres://… to use PostgreSQL instead of the embedded SQLite."),
   S("redisUrl", { type: "string" }, "", "redis://… for pub/sub and shared rate limits across instances."),
   S("metricsToken", { type: "string" }, "", "Bearer token for /metrics; empty serves it to loopback only."),
+  S("analyticsIp", { type: "enum", values: ["truncate", "hash", "full"] }, "truncate", "Client IP in request analytics: truncate (/24, /48), hash (salted SHA-256) or full."),
+  S("analyticsRetentionDays", { type: "int", min: 1, max: 3650 }, 30, "Days of request analytics (raw rows and per-minute rollups) kept before pruning."),
+  S("backupCron", { type: "string" }, "", "Cron expression for scheduled backups into <data>/backups (empty: none), e.g. \"0 3 * * *\"."),
+  S("backupKeep", { type: "int", min: 1, max: 1000 }, 7, "Scheduled backups kept; older ones are deleted."),
+  S("multivac", { type: "bool" }, true, "Serve the MultiVAC pipeline health check (GET /multivac, POST /multivac/data, GET /zzz)."),
 ] as const;
 
 type SettingKey = (typeof SETTINGS)[number]["key"];
@@ -75,6 +80,11 @@ export interface Config {
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly metricsToken: string;
+  readonly analyticsIp: "truncate" | "hash" | "full";
+  readonly analyticsRetentionDays: number;
+  readonly backupCron: string;
+  readonly backupKeep: number;
+  readonly multivac: boolean;
 }
 
 // Compile-time check that Config and SETTINGS name the same keys.

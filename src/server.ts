@@ -66,6 +66,8 @@ export function startServer(s: Services, extra: Stoppable[] = []): Running {
         );
       }
       await Promise.all(tasks);
+      // Requests are drained, so every analytics row is recorded; write them before the database closes.
+      await s.analytics.stop().catch((err) => log.warn("analytics stop failed", { err }));
       await s.db.flush().catch(() => {});
       s.db.close();
       log.info("stopped");

@@ -3,6 +3,8 @@
  * CLI commands receive this object; a domain reaches another through it.
  */
 import { authService } from "./auth/auth.service.ts";
+import { analyticsService } from "./analytics/analytics.service.ts";
+import { metricsService } from "./metrics/metrics.service.ts";
 import type { Deps } from "./lib/context.ts";
 import { eventsService } from "./events/events.service.ts";
 import { huntService } from "./hunt/hunt.service.ts";
@@ -12,12 +14,14 @@ import { runnerService } from "./runner/runner.service.ts";
 
 export function createServices(deps: Deps) {
   const auth = authService(deps);
+  const metrics = metricsService(deps);
+  const analytics = analyticsService(deps, { metrics });
   const runner = runnerService(deps);
   const events = eventsService(deps);
   const ledger = ledgerService(deps);
   const hunt = huntService({ ...deps, events, ledger });
   const leaderboard = leaderboardService({ ...deps, events });
-  return { ...deps, auth, events, ledger, hunt, leaderboard, runner };
+  return { ...deps, auth, metrics, analytics, events, ledger, hunt, leaderboard, runner };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,59 @@
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../lib/context.ts";
+import { route } from "../lib/route.ts";
+import type { Services } from "../services.ts";
+import { parseWindow } from "./analytics.service.ts";
+
+/**
+ * Records every request that reaches it, after the answer is built. Mounted
+ * right after the access log so its timing covers the same work.
+ *
+ * @example
+ * app.use(recordRequests(s));
+ */
+export function recordRequests(s: Services): MiddlewareHandler<AppEnv> {
+  const { analytics } = s;
+  return async (c, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = c.req.routePath;
+      // Static assets of the web UI would drown the API's numbers; they are the "*" fallback.
+      if (!(route === "*" && c.req.method === "GET" && !c.req.path.startsWith("/api/"))) {
+        analytics.record({
+          method: c.req.method,
+          route,
+          status: c.res.status,
+          durationMs: performance.now() - start,
+          requestId: c.get("requestId"),
+          ip: c.get("ip"),
+          url: c.req.url,
+          referer: c.req.header("referer"),
+          host: c.req.header("host"),
+          userAgent: c.req.header("user-agent"),
+          userId: c.get("user")?.id ?? null,
+        });
+      }
+    }
+  };
+}
+
+export function analyticsRoutes(s: Services) {
+  const { analytics, config } = s;
+  return [
+    route({
+      method: "get",
+      path: "/api/v1/admin/analytics",
+      auth: "organiser",
+      summary: "Request analytics over a window: requests/min, latency percentiles, status codes, top routes and referers",
+      tags: ["admin"],
+      query: z.strictObject({ window: z.string().max(8).optional() }),
+      handler(_c, { query }) {
+        const ms = parseWindow(query.window ?? "1h", config.analyticsRetentionDays * 86_400_000);
+        return analytics.summary(ms);
+      },
+    }),
+  ];
+}
