@@ -53,8 +53,8 @@ interface Sample {
   rssMb: number;
 }
 
-async function measure(argv: (port: number, dir: string) => string[]): Promise<Sample> {
-  const dir = mkdtempSync(join(tmpdir(), "gauntlet-bench-"));
+async function measure(argv: (port: number, dir: string) => string[], reuseDir?: string): Promise<Sample & { dir: string }> {
+  const dir = reuseDir ?? mkdtempSync(join(tmpdir(), "gauntlet-bench-"));
   const port = await freePort();
   const t0 = performance.now();
   const proc = spawn(argv(port, dir), { cwd: dir, stdout: "ignore", stderr: "pipe", env: { ...process.env, GAUNTLET_LOG_LEVEL: "warn", GAUNTLET_ENV: "production" } });
@@ -77,11 +77,11 @@ async function measure(argv: (port: number, dir: string) => string[]): Promise<S
     }
     if (Number.isNaN(startMs)) throw new Error("no 200 on /readyz within 10 s");
     await Bun.sleep(IDLE_MS);
-    return { startMs, rssMb: rssMb(proc.pid) };
+    return { startMs, rssMb: rssMb(proc.pid), dir };
   } finally {
-    proc.kill("SIGKILL");
+    // SIGTERM: a clean stop, so the restart run opens a checkpointed database.
+    proc.kill("SIGTERM");
     await proc.exited;
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -108,24 +108,35 @@ if (built.exitCode !== 0) {
 }
 
 const ours: Sample[] = [];
+const restart: Sample[] = [];
 const peer: Sample[] = [];
-// Interleaved so machine noise (other jobs on a shared box) hits both alike.
+const serve = (port: number, dir: string) => [BIN, "serve", "--data", dir, "--port", String(port)];
+// Interleaved so machine noise (other jobs on a shared box) hits all alike.
 for (let i = 0; i < RUNS; i++) {
-  ours.push(await measure((port, dir) => [BIN, "serve", "--data", dir, "--port", String(port)]));
-  peer.push(await measure((port) => [peerBin, String(port)]));
+  const first = await measure(serve);
+  ours.push(first);
+  restart.push(await measure(serve, first.dir));
+  rmSync(first.dir, { recursive: true, force: true });
+  const p = await measure((port) => [peerBin, String(port)]);
+  peer.push(p);
+  rmSync(p.dir, { recursive: true, force: true });
 }
 rmSync(peerDir, { recursive: true, force: true });
 
 const a = summary(ours);
+const r = summary(restart);
 const b = summary(peer);
 const f = (n: number) => n.toFixed(1);
 console.log(`startup bench: ${RUNS} runs each, RSS after ${IDLE_MS} ms idle, bun ${Bun.version}`);
 console.log(`| process | start p50 ms | start max ms | idle RSS p50 MB | idle RSS max MB |`);
 console.log(`| --- | --- | --- | --- | --- |`);
-console.log(`| gauntlet serve | ${f(a.startP50)} | ${f(a.startMax)} | ${f(a.rssP50)} | ${f(a.rssMax)} |`);
+console.log(`| gauntlet serve, first boot (creates + migrates the db) | ${f(a.startP50)} | ${f(a.startMax)} | ${f(a.rssP50)} | ${f(a.rssMax)} |`);
+console.log(`| gauntlet serve, restart on the same data dir | ${f(r.startP50)} | ${f(r.startMax)} | ${f(r.rssP50)} | ${f(r.rssMax)} |`);
 console.log(`| hello-world Bun.serve (compiled, floor) | ${f(b.startP50)} | ${f(b.startMax)} | ${f(b.rssP50)} | ${f(b.rssMax)} |`);
 console.log(`| ratio gauntlet / floor | ${f(a.startP50 / b.startP50)}x | ${f(a.startMax / b.startMax)}x | ${f(a.rssP50 / b.rssP50)}x | ${f(a.rssMax / b.rssMax)}x |`);
-const okStart = a.startMax < TARGET_START_MS;
-const okRss = a.rssMax < TARGET_RSS_MB;
-console.log(`target start < ${TARGET_START_MS} ms: ${okStart ? "met" : "MISSED"} (max ${f(a.startMax)} ms); target idle RSS < ${TARGET_RSS_MB} MB: ${okRss ? "met" : "MISSED"} (max ${f(a.rssMax)} MB)`);
+const worstStart = Math.max(a.startMax, r.startMax);
+const worstRss = Math.max(a.rssMax, r.rssMax);
+const okStart = worstStart < TARGET_START_MS;
+const okRss = worstRss < TARGET_RSS_MB;
+console.log(`target start < ${TARGET_START_MS} ms: ${okStart ? "met" : "MISSED"} (max ${f(worstStart)} ms); target idle RSS < ${TARGET_RSS_MB} MB: ${okRss ? "met" : "MISSED"} (max ${f(worstRss)} MB)`);
 process.exit(okStart && okRss ? 0 : 1);
