@@ -17,7 +17,8 @@ export function ledgerRoutes(s: Services) {
       body: z.strictObject({
         playerId: z.number().int().positive(),
         amount: z.number().int().min(-1_000_000_000).max(1_000_000_000),
-        currency: z.enum(["points", "xp"]),
+        // XP is the formula of hunt-rules.md (ticks, solves, cap); only points are adjusted by hand.
+        currency: z.literal("points"),
         reason: z.string().min(1).max(1000),
         idempotencyKey: z.string().min(1).max(200).optional(),
       }),
