@@ -15,6 +15,7 @@ import { handleSignals, startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 import { isAppError } from "./lib/errors.ts";
 import { createLogger } from "./lib/log.ts";
+import { BACKUP_COMMANDS } from "./backup/backup.cli.ts";
 import { SandboxUnavailable } from "./runner/sandbox.ts";
 
 class UsageError extends Error {}
@@ -157,6 +158,7 @@ const COMMANDS: Record<string, Command> = {
       }
     },
   },
+  ...BACKUP_COMMANDS,
 };
 
 function mainHelp() {
