@@ -17,6 +17,7 @@ import { isAppError } from "./lib/errors.ts";
 import { createLogger } from "./lib/log.ts";
 import { BACKUP_COMMANDS } from "./backup/backup.cli.ts";
 import { SandboxUnavailable } from "./runner/sandbox.ts";
+import { registerHuntJobs } from "./hunt/hunt.jobs.ts";
 
 class UsageError extends Error {}
 
@@ -96,7 +97,15 @@ const COMMANDS: Record<string, Command> = {
           throw e;
         }
       }
-      const running = startServer(s, [{ name: "runner", stop: () => s.runner.stop() }]);
+      // Redis pub/sub (when configured) must be up before clients can subscribe.
+      await s.realtime.start();
+      // The XP ticker: a handler and a per-minute durable schedule on the queue.
+      await registerHuntJobs(s);
+      // Workers and the cron scheduler follow the roles; handlers were registered when the services were built.
+      const workerRole = config.roles.includes("worker");
+      const cronRole = config.roles.includes("cron");
+      if (workerRole || cronRole) s.queue.start({ workers: workerRole, cron: cronRole });
+      const running = startServer(s, [s.queue, { name: "runner", stop: () => s.runner.stop() }, { name: "realtime", stop: (g) => s.realtime.stop(g) }]);
       handleSignals(running);
       await running.done;
       return 0;
@@ -112,6 +121,22 @@ const COMMANDS: Record<string, Command> = {
       db.close();
       console.log(applied.length ? `applied: ${applied.join(", ")}` : "up to date");
       return 0;
+    },
+  },
+  "check-ledger": {
+    usage: "gauntlet check-ledger [--data DIR]",
+    summary: "Verify that every player's ledger entries sum to the points and XP shown; exit 1 on a mismatch.",
+    async run(_p, cfgFlags) {
+      const config = loadConfig({ flags: cfgFlags });
+      const s = openCore(config, { log: createLogger("warn") });
+      try {
+        const r = s.ledger.check();
+        for (const m of r.mismatches.slice(0, 100)) console.error(`mismatch: event ${m.eventId} player ${m.playerId} ${m.field}: shown ${m.shown}, ledger ${m.ledger}`);
+        console.log(`${r.entries} ledger entries, ${r.players} player totals, ${r.mismatches.length} mismatches`);
+        return r.mismatches.length ? 1 : 0;
+      } finally {
+        s.db.close();
+      }
     },
   },
   seed: {
