@@ -117,6 +117,13 @@ function reachableBun(bun: string, cacheDir: string): string {
   }
 }
 
+/** The part of s.queue the runner uses (the durable queue domain). */
+export interface RunQueue {
+  register(kind: string, handler: (job: { payload: any }) => Promise<unknown>, o?: { concurrency?: number; prefetch?: number; timeoutMs?: number }): void;
+  add(kind: string, payload: unknown, o?: { maxAttempts?: number }): Promise<number>;
+  wait(id: number, timeoutMs?: number): Promise<{ status: string; result: unknown; error: string | null }>;
+}
+
 export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOptions = {}) {
   const { log } = deps;
   const slots = opts.slots ?? Math.max(1, availableParallelism());
@@ -129,6 +136,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
   let pchPromise: Promise<string | null> | null = null;
   let stopped = false;
   const stats = { runs: 0, cold: 0, warm: 0, ie: 0, byStatus: {} as Record<string, number> };
+  let queue: RunQueue | null = null;
 
   interface Pool {
     key: string;
@@ -286,17 +294,48 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
     return result(r);
   }
 
+  async function runDirect(req: RunRequest): Promise<RunResult> {
+    const c = await compile(req.language, req.source);
+    if (c.failed) {
+      stats.runs++;
+      stats.byStatus[c.failed.status] = (stats.byStatus[c.failed.status] ?? 0) + 1;
+      return c.failed;
+    }
+    return execute(c, req.stdin, req.limits);
+  }
+
+  function registerQueue(q: RunQueue) {
+    // The handler's return value is the job's stored result, committed before the job completes.
+    q.register("run", async (job) => runDirect(job.payload as RunRequest), { concurrency: slots * 2, prefetch: slots, timeoutMs: 120_000 });
+  }
+
   return {
     slots,
-    /** Compile (if needed) and run once. */
+    /**
+     * Compile (if needed) and run once. Through the durable queue (kind "run")
+     * once enableQueue() was called in a process whose queue workers run;
+     * otherwise in process.
+     */
     async run(req: RunRequest): Promise<RunResult> {
-      const c = await compile(req.language, req.source);
-      if (c.failed) {
-        stats.runs++;
-        stats.byStatus[c.failed.status] = (stats.byStatus[c.failed.status] ?? 0) + 1;
-        return c.failed;
+      if (!queue || typeof req.source !== "string" || (req.stdin !== undefined && typeof req.stdin !== "string")) return runDirect(req);
+      language(req.language);
+      const id = await queue.add("run", { language: req.language, source: req.source, stdin: req.stdin ?? "", limits: req.limits }, { maxAttempts: 2 });
+      const job = await queue.wait(id, 120_000);
+      if (job.status !== "SUCCEEDED" || !job.result) {
+        stats.ie++;
+        log.warn("runner: run job did not succeed", { id, status: job.status, error: job.error });
+        return { status: "IE", stdout: "", stderr: "", exitCode: null, timeMs: 0, memoryKb: 0 };
       }
-      return execute(c, req.stdin, req.limits);
+      return job.result as RunResult;
+    },
+    /**
+     * Routes run() through the durable queue (`s.runner.enableQueue(s.queue)`) and
+     * registers this process as a "run" worker. Call where the queue's workers run.
+     */
+    enableQueue(q: RunQueue) {
+      if (queue) return;
+      registerQueue(q);
+      queue = q;
     },
     compile,
     execute,
@@ -327,7 +366,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
         slots: { total: slots, busy: slots - sem.free, waiting: sem.waiting },
         pools: [...pools.values()].map((p) => ({ key: p.key, warm: p.idle.filter((s) => s.alive).length, target: p.want })),
         stats: { ...stats, byStatus: { ...stats.byStatus } },
-        queue: "in-process",
+        queue: queue ? "durable queue (kind run)" : "in-process",
       };
     },
     async stop() {
