@@ -3,6 +3,7 @@
  * and problems here. Idempotent: running it twice changes nothing.
  */
 import type { Services } from "../services.ts";
+import { seedDemoHunt } from "../hunt/hunt.demo.ts";
 
 export const DEMO_PASSWORD = "gauntlet-demo-pass";
 export const DEMO_ORGANISER = { username: "organiser", password: "gauntlet-demo-organiser" };
@@ -17,5 +18,6 @@ export async function seedDemo(s: Services): Promise<{ created: string[] }> {
   };
   await ensure(DEMO_ORGANISER.username, DEMO_ORGANISER.password, "organiser");
   for (const p of DEMO_PLAYERS) await ensure(p, DEMO_PASSWORD, "player");
+  created.push(...(await seedDemoHunt(s)));
   return { created };
 }
