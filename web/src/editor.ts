@@ -1,0 +1,70 @@
+/**
+ * CodeMirror 6, loaded only when a code editor is shown (its own chunk), so
+ * the first screen stays small. The language mode is swapped in place.
+ */
+import { basicSetup, EditorView } from "codemirror";
+import { Compartment, EditorState } from "@codemirror/state";
+import { keymap } from "@codemirror/view";
+import { indentWithTab } from "@codemirror/commands";
+import { python } from "@codemirror/lang-python";
+import { javascript } from "@codemirror/lang-javascript";
+import { cpp } from "@codemirror/lang-cpp";
+
+export interface CodeEditor {
+  view: EditorView;
+  getValue(): string;
+  setValue(v: string): void;
+  setLanguage(id: string): void;
+  setReadOnly(ro: boolean): void;
+  destroy(): void;
+}
+
+function modeFor(id: string) {
+  if (id.startsWith("python")) return python();
+  if (id === "typescript") return javascript({ typescript: true });
+  if (id.startsWith("javascript")) return javascript();
+  if (id === "c" || id === "cpp") return cpp();
+  return [];
+}
+
+const theme = EditorView.theme({
+  "&": { fontSize: "14px", border: "1px solid var(--border)", borderRadius: "8px", background: "var(--surface)", color: "var(--text)" },
+  ".cm-content": { fontFamily: "var(--mono)", caretColor: "var(--text)" },
+  ".cm-gutters": { background: "var(--surface-2)", color: "var(--muted)", border: "none" },
+  "&.cm-focused": { outline: "3px solid var(--focus)", outlineOffset: "2px" },
+  ".cm-activeLine": { background: "var(--active-line)" },
+  ".cm-activeLineGutter": { background: "var(--active-line)" },
+  ".cm-cursor": { borderLeftColor: "var(--text)" },
+  ".cm-selectionBackground, &.cm-focused .cm-selectionBackground": { background: "var(--selection) !important" },
+});
+
+export function createEditor(parent: HTMLElement, opts: { value: string; language: string; label: string; onChange?: (v: string) => void; readOnly?: boolean }): CodeEditor {
+  const lang = new Compartment();
+  const ro = new Compartment();
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: opts.value,
+      extensions: [
+        basicSetup,
+        // Tab indents; Esc then Tab leaves the editor (CodeMirror's accessible escape hatch).
+        keymap.of([indentWithTab]),
+        lang.of(modeFor(opts.language)),
+        ro.of(EditorState.readOnly.of(!!opts.readOnly)),
+        theme,
+        EditorView.contentAttributes.of({ "aria-label": opts.label }),
+        EditorView.updateListener.of((u) => {
+          if (u.docChanged) opts.onChange?.(u.state.doc.toString());
+        }),
+      ],
+    }),
+  });
+  return {
+    view,
+    getValue: () => view.state.doc.toString(),
+    setValue: (v) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: v } }),
+    setLanguage: (id) => view.dispatch({ effects: lang.reconfigure(modeFor(id)) }),
+    setReadOnly: (r) => view.dispatch({ effects: ro.reconfigure(EditorState.readOnly.of(r)) }),
+    destroy: () => view.destroy(),
+  };
+}
