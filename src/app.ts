@@ -11,6 +11,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { timeout } from "hono/timeout";
 import { adminRoutes } from "./admin/admin.routes.ts";
+import { queueRoutes } from "./queue/queue.routes.ts";
 import { eventsRoutes } from "./events/events.routes.ts";
 import { huntRoutes } from "./hunt/hunt.routes.ts";
 import { ledgerRoutes } from "./ledger/ledger.routes.ts";
@@ -39,7 +40,7 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
   const { config, log } = s;
 
   // Every API route of every domain, declared as data. Later domains add theirs here.
-  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...analyticsRoutes(s), ...eventsRoutes(s), ...huntRoutes(s), ...ledgerRoutes(s), ...leaderboardRoutes(s), ...runnerRoutes(s), ...extraRoutes];
+  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...queueRoutes(s), ...analyticsRoutes(s), ...eventsRoutes(s), ...huntRoutes(s), ...ledgerRoutes(s), ...leaderboardRoutes(s), ...runnerRoutes(s), ...extraRoutes];
 
   app.use(requestId({ headerName: "X-Request-Id" }));
 

@@ -2,7 +2,7 @@
  * Opens what every command needs: the database (migrated when asked), the
  * clock, the logger, the rate limiter, and the services built on them.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
 import { openDb, type Db } from "./db/db.ts";
@@ -20,12 +20,22 @@ function makeClock(config: Config, db: Db): Clock {
   if (!config.fakeClock) return systemClock();
   const saved = db.r.select().from(kv).where(eq(kv.key, "fake_clock")).get();
   const clock = fakeClock(saved ? Number(saved.value) : Date.now());
+  // Never moves the saved time backwards: several processes may share the file.
   const persist = (now: number) =>
     db.transaction((tx) =>
-      tx.insert(kv).values({ key: "fake_clock", value: String(now) }).onConflictDoUpdate({ target: kv.key, set: { value: String(now) } }).run(),
+      tx
+        .insert(kv)
+        .values({ key: "fake_clock", value: String(now) })
+        .onConflictDoUpdate({ target: kv.key, set: { value: String(now) }, setWhere: sql`CAST(${kv.value} AS INTEGER) < ${now}` })
+        .run(),
     );
   if (!saved) persist(clock.now());
   clock.onAdvance(persist);
+  // The scheduler calls this before each tick to follow another process's advance.
+  clock.refresh = () => {
+    const row = db.r.select().from(kv).where(eq(kv.key, "fake_clock")).get();
+    if (row) clock.syncTo(Number(row.value));
+  };
   return clock;
 }
 

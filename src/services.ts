@@ -3,6 +3,7 @@
  * CLI commands receive this object; a domain reaches another through it.
  */
 import { authService } from "./auth/auth.service.ts";
+import { queueService } from "./queue/queue.service.ts";
 import { analyticsService } from "./analytics/analytics.service.ts";
 import { metricsService } from "./metrics/metrics.service.ts";
 import type { Deps } from "./lib/context.ts";
@@ -14,6 +15,8 @@ import { runnerService } from "./runner/runner.service.ts";
 
 export function createServices(deps: Deps) {
   const auth = authService(deps);
+  // Built early: other domains enqueue jobs and register handlers on it.
+  const queue = queueService(deps);
   const metrics = metricsService(deps);
   const analytics = analyticsService(deps, { metrics });
   const runner = runnerService(deps);
@@ -21,7 +24,7 @@ export function createServices(deps: Deps) {
   const ledger = ledgerService(deps);
   const hunt = huntService({ ...deps, events, ledger });
   const leaderboard = leaderboardService({ ...deps, events });
-  return { ...deps, auth, metrics, analytics, events, ledger, hunt, leaderboard, runner };
+  return { ...deps, auth, queue, metrics, analytics, events, ledger, hunt, leaderboard, runner };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -17,6 +17,8 @@ export interface Clock {
   syncTo(now: number): void;
   /** Called after every change of a fake clock, e.g. to persist it and wake the scheduler. */
   onAdvance(fn: (now: number) => void): () => void;
+  /** Fake clocks shared through the database: adopt a later time another process saved (set by core.ts). */
+  refresh?(): void;
 }
 
 export function systemClock(): Clock {

@@ -32,6 +32,8 @@ export const ERRORS = {
   no_hint_left: [409, "No hint left for this puzzle."],
   insufficient_xp: [409, "Not enough XP."],
   already_active: [409, "That powerup is already active."],
+  job_running: [409, "The job is running; cancel it first."],
+  job_finished: [409, "The job has already finished."],
   // 413 / 415 / 429
   payload_too_large: [413, "The request body is too large."],
   unsupported_media_type: [415, "Send the body as application/json."],

@@ -3,3 +3,4 @@
 export * from "./auth.ts";
 export * from "./hunt.ts";
 export * from "./analytics.ts";
+export * from "./queue.ts";
