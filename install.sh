@@ -23,6 +23,7 @@ DOMAIN=""
 LAN=0
 BINARY=""
 NO_SYSTEMD=0
+RUNNER=0
 PURGE=0
 ADMIN_USER="admin"
 
@@ -31,7 +32,7 @@ CADDY_MARKER="# Gauntlet behind Caddy"
 
 usage() {
   cat <<'EOF'
-usage: install.sh [--domain DOMAIN | --lan] [--binary PATH] [--admin-user NAME] [--no-systemd]
+usage: install.sh [--domain DOMAIN | --lan] [--runner] [--binary PATH] [--admin-user NAME] [--no-systemd]
        install.sh --uninstall [--purge] [--no-systemd]
 
 Installs Gauntlet as a systemd service behind Caddy (Debian's package).
@@ -42,6 +43,10 @@ up first, then the binary is swapped and the service restarted).
                      certificate automatically (ports 80 and 443 must be open)
   --lan              LAN/offline box: HTTPS from Caddy's own CA (tls internal)
                      for this box's hostname, hostname.local and IP addresses
+  --runner           also run the code runner (live coding matches) on this box:
+                     the service then runs as root with CAP_SETUID, CAP_SETGID
+                     and CAP_KILL only, and may create namespaces for bubblewrap
+                     (see deploy/gauntlet-runner.conf); kept on upgrades
   --binary PATH      the gauntlet executable to install (default: dist/gauntlet
                      beside this script, or dist/gauntlet-linux-<arch>)
   --admin-user NAME  organiser account created on first install (default: admin);
@@ -78,6 +83,7 @@ parse_args() {
         ;;
       --domain=*) DOMAIN="${1#*=}" ;;
       --lan) LAN=1 ;;
+      --runner) RUNNER=1 ;;
       --binary)
         [ "$#" -ge 2 ] || usage_error "--binary needs a path"
         BINARY="$2"
@@ -118,6 +124,7 @@ set_paths() {
   BIN_PATH="$root/usr/local/bin/gauntlet"
   DATA_DIR="$root/var/lib/gauntlet"
   UNIT_PATH="$root/etc/systemd/system/gauntlet.service"
+  DROPIN_DIR="$root/etc/systemd/system/gauntlet.service.d"
   ETC_DIR="$root/etc/gauntlet"
   CADDYFILE="$root/etc/caddy/Caddyfile"
 }
@@ -253,6 +260,13 @@ install_data_dir() {
 install_unit() {
   mkdir -p "$(dirname "$UNIT_PATH")" "$ETC_DIR"
   install -m 0644 "$SCRIPT_DIR/deploy/gauntlet.service" "$UNIT_PATH"
+  # The runner drop-in is refreshed on upgrade once chosen; removing the file
+  # is how it is turned off.
+  if [ "$RUNNER" -eq 1 ] || [ -f "$DROPIN_DIR/runner.conf" ]; then
+    mkdir -p "$DROPIN_DIR"
+    install -m 0644 "$SCRIPT_DIR/deploy/gauntlet-runner.conf" "$DROPIN_DIR/runner.conf"
+    log "code runner on: $DROPIN_DIR/runner.conf"
+  fi
   if [ ! -f "$ETC_DIR/gauntlet.env" ]; then
     cat >"$ETC_DIR/gauntlet.env" <<'EOF'
 # Local settings for gauntlet.service as GAUNTLET_* variables, one per line
@@ -360,6 +374,9 @@ do_install() {
   fi
   start_services
 
+  if [ ! -f "$DROPIN_DIR/runner.conf" ]; then
+    log "the code runner is off here (live coding matches cannot run code); re-run with --runner to turn it on"
+  fi
   if [ "$NO_SYSTEMD" -eq 1 ]; then
     log "done (files only under '${DESTDIR:-/}'; nothing was started)"
   elif [ -n "$DOMAIN" ]; then
@@ -374,7 +391,8 @@ do_uninstall() {
   if [ "$NO_SYSTEMD" -eq 0 ] && systemctl list-unit-files gauntlet.service >/dev/null 2>&1; then
     systemctl disable --now gauntlet.service >/dev/null 2>&1 || true
   fi
-  rm -f "$UNIT_PATH" "$BIN_PATH" "$BIN_PATH.new"
+  rm -f "$UNIT_PATH" "$DROPIN_DIR/runner.conf" "$BIN_PATH" "$BIN_PATH.new"
+  rmdir "$DROPIN_DIR" 2>/dev/null || true
   [ "$NO_SYSTEMD" -eq 1 ] || systemctl daemon-reload
   if [ -f "$CADDYFILE" ] && grep -q "^$CADDY_MARKER" "$CADDYFILE"; then
     if [ -f "$CADDYFILE.before-gauntlet" ]; then

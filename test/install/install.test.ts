@@ -174,9 +174,11 @@ describe.skipIf(!BIN)("install into DESTDIR, upgrade, uninstall, purge", () => {
       has(l);
     expect(directives.some((l) => /^RestrictAddressFamilies=.*AF_INET6/.test(l))).toBe(true);
     expect(directives.some((l) => /^TimeoutStopSec=\d+/.test(l))).toBe(true);
-    // bubblewrap needs user namespaces; the unit must not forbid them...
-    expect(directives.find((l) => l.startsWith("RestrictNamespaces="))).toMatch(/\buser\b.*\bmnt\b/);
-    // ...and Bun's JIT needs W+X memory: MemoryDenyWriteExecute must stay off, with the reason written down.
+    // Without the runner (the default) no namespaces and no runner role: it needs root and would exit 2.
+    has("RestrictNamespaces=yes");
+    has("Environment=GAUNTLET_ROLES=api,worker,cron");
+    expect(existsSync(join(dest, "etc/systemd/system/gauntlet.service.d/runner.conf"))).toBe(false);
+    // Bun's JIT needs W+X memory: MemoryDenyWriteExecute must stay off, with the reason written down.
     expect(directives.some((l) => l.startsWith("MemoryDenyWriteExecute"))).toBe(false);
     expect(u).toMatch(/MemoryDenyWriteExecute[^\n]*\n#[^\n]*JIT|JIT[^\n]*\n[^\n]*MemoryDenyWriteExecute/);
   });
@@ -227,9 +229,9 @@ describe.skipIf(!BIN)("install into DESTDIR, upgrade, uninstall, purge", () => {
   });
 });
 
-test.skipIf(!BIN)("install --domain writes the domain Caddyfile with HSTS for that name", () => {
+test.skipIf(!BIN)("install --domain --runner: the domain Caddyfile with HSTS; the runner drop-in allows bubblewrap's namespaces", () => {
   const dest = join(tmp, "domain");
-  const r = run(["--no-systemd", "--binary", BIN, "--domain", "hunt.example.org"], { DESTDIR: dest });
+  const r = run(["--no-systemd", "--binary", BIN, "--domain", "hunt.example.org", "--runner"], { DESTDIR: dest });
   if (r.code !== 0) console.error(r.out, r.err);
   expect(r.code).toBe(0);
   const c = readFileSync(join(dest, "etc/caddy/Caddyfile"), "utf8");
@@ -240,4 +242,16 @@ test.skipIf(!BIN)("install --domain writes the domain Caddyfile with HSTS for th
     const v = Bun.spawnSync([caddy, "validate", "--adapter", "caddyfile", "--config", join(dest, "etc/caddy/Caddyfile")], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HOME: tmp } });
     expect(v.exitCode).toBe(0);
   }
+  const dropin = join(dest, "etc/systemd/system/gauntlet.service.d/runner.conf");
+  const d = readFileSync(dropin, "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
+  expect(d).toContain("Environment=GAUNTLET_ROLES=api,worker,cron,runner");
+  expect(d.find((l) => l.startsWith("RestrictNamespaces="))).toMatch(/\buser\b.*\bmnt\b.*\bpid\b.*\bnet\b/);
+  expect(d).toContain("CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL");
+  expect(d).toContain("Delegate=yes");
+  // Kept on upgrade without --runner, removed on uninstall.
+  expect(run(["--no-systemd", "--binary", BIN], { DESTDIR: dest }).code).toBe(0);
+  expect(existsSync(dropin)).toBe(true);
+  expect(run(["--uninstall", "--no-systemd"], { DESTDIR: dest }).code).toBe(0);
+  expect(existsSync(dropin)).toBe(false);
+  expect(existsSync(join(dest, "etc/systemd/system/gauntlet.service.d"))).toBe(false);
 });
