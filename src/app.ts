@@ -19,6 +19,7 @@ import { leaderboardRoutes } from "./leaderboard/leaderboard.routes.ts";
 import { authRoutes } from "./auth/auth.routes.ts";
 import { analyticsRoutes, recordRequests } from "./analytics/analytics.routes.ts";
 import { metricsHandler } from "./metrics/metrics.routes.ts";
+import { mountMultivac } from "./multivac/multivac.routes.ts";
 import { runnerRoutes } from "./runner/runner.routes.ts";
 import { SESSION_COOKIE } from "./auth/auth.service.ts";
 import { pendingMigrations } from "./db/migrate.ts";
@@ -111,6 +112,7 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));
 
   app.get("/metrics", metricsHandler(s));
+  mountMultivac(app, s);
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
   app.get("/readyz", (c) => {
     try {

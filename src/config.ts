@@ -55,6 +55,7 @@ export const SETTINGS = [
   S("backupCron", { type: "string" }, "", "Cron expression for scheduled backups into <data>/backups (empty: none), e.g. \"0 3 * * *\"."),
   S("backupKeep", { type: "int", min: 1, max: 1000 }, 7, "Scheduled backups kept; older ones are deleted."),
   S("multivac", { type: "bool" }, true, "Serve the MultiVAC pipeline health check (GET /multivac, POST /multivac/data, GET /zzz)."),
+  S("multivacPerIpPerMinute", { type: "int", min: 1, max: 1_000_000 }, 600, "Requests per client IP per minute to the MultiVAC endpoints."),
 ] as const;
 
 type SettingKey = (typeof SETTINGS)[number]["key"];
@@ -85,6 +86,7 @@ export interface Config {
   readonly backupCron: string;
   readonly backupKeep: number;
   readonly multivac: boolean;
+  readonly multivacPerIpPerMinute: number;
 }
 
 // Compile-time check that Config and SETTINGS name the same keys.

@@ -16,6 +16,8 @@ import { VERSION } from "./version.ts";
 import { isAppError } from "./lib/errors.ts";
 import { createLogger } from "./lib/log.ts";
 import { BACKUP_COMMANDS } from "./backup/backup.cli.ts";
+import { registerBackupJobs } from "./backup/backup.jobs.ts";
+import { registerMultivacJobs } from "./multivac/multivac.service.ts";
 import { SandboxUnavailable } from "./runner/sandbox.ts";
 import { registerHuntJobs } from "./hunt/hunt.jobs.ts";
 
@@ -101,6 +103,8 @@ const COMMANDS: Record<string, Command> = {
       await s.realtime.start();
       // The XP ticker: a handler and a per-minute durable schedule on the queue.
       await registerHuntJobs(s);
+      await registerBackupJobs(s);
+      registerMultivacJobs(s);
       // Workers and the cron scheduler follow the roles; handlers were registered when the services were built.
       const workerRole = config.roles.includes("worker");
       const cronRole = config.roles.includes("cron");

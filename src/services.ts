@@ -6,6 +6,7 @@ import { authService } from "./auth/auth.service.ts";
 import { queueService } from "./queue/queue.service.ts";
 import { analyticsService } from "./analytics/analytics.service.ts";
 import { metricsService } from "./metrics/metrics.service.ts";
+import { multivacService } from "./multivac/multivac.service.ts";
 import type { Deps } from "./lib/context.ts";
 import { eventsService } from "./events/events.service.ts";
 import { huntService } from "./hunt/hunt.service.ts";
@@ -24,7 +25,8 @@ export function createServices(deps: Deps) {
   const ledger = ledgerService(deps);
   const hunt = huntService({ ...deps, events, ledger });
   const leaderboard = leaderboardService({ ...deps, events });
-  return { ...deps, auth, queue, metrics, analytics, events, ledger, hunt, leaderboard, runner };
+  const multivac = multivacService({ ...deps, queue });
+  return { ...deps, auth, queue, metrics, analytics, multivac, events, ledger, hunt, leaderboard, runner };
 }
 
 export type Services = ReturnType<typeof createServices>;

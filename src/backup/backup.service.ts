@@ -45,7 +45,8 @@ export interface Manifest {
   files: { name: string; bytes: number; sha256: string }[];
 }
 
-export const defaultBackupName = (now: number) => `gauntlet-${new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.tar.gz`;
+/** Sorts by time as a string; milliseconds keep two quick backups apart. */
+export const defaultBackupName = (now: number) => `gauntlet-${new Date(now).toISOString().replace(/[-:]/g, "")}.tar.gz`;
 
 function listBlobs(dataDir: string): { name: string; path: string; size: number }[] {
   const root = join(dataDir, "blobs");
@@ -247,7 +248,7 @@ export async function restoreBackup(opts: { file: string; dataDir: string; progr
 export function pruneBackups(dir: string, keep: number): string[] {
   if (!existsSync(dir)) return [];
   const names = readdirSync(dir)
-    .filter((n) => /^gauntlet-\d{8}T\d{6}Z\.tar\.gz$/.test(n))
+    .filter((n) => /^gauntlet-\d{8}T\d{6}(\.\d{3})?Z\.tar\.gz$/.test(n))
     .sort()
     .reverse();
   const gone = names.slice(keep);

@@ -169,3 +169,33 @@ describe("backup and restore", () => {
     expect(readdirSync(dir).sort()).toEqual(names.slice(1).sort());
   });
 });
+
+describe("scheduled backups", () => {
+  test("the cron schedule fires a durable job that writes an archive and keeps backupKeep", async () => {
+    const { testServices } = await import("../testing.ts");
+    const { registerBackupJobs, BACKUP_JOB } = await import("./backup.jobs.ts");
+    const s = testServices({ "backup-cron": "0 3 * * *", "backup-keep": "2" });
+    try {
+      await registerBackupJobs(s);
+      s.queue.start({ workers: true, cron: true });
+      const backups = join(s.config.dataDir, "backups");
+      for (let day = 1; day <= 3; day++) {
+        // T0 is 12:00 UTC: the next 03:00 is 15 h ahead, then every 24 h.
+        s.clock.advance(day === 1 ? 15 * 3_600_000 + 60_000 : 24 * 3_600_000);
+        // The cron tick commits the fired job asynchronously; poll for it (real time, not a game rule).
+        for (let i = 0; i < 500 && s.queue.list({ kind: BACKUP_JOB }).total < day; i++) await Bun.sleep(10);
+        const all = s.queue.list({ kind: BACKUP_JOB });
+        expect(all.total).toBe(day);
+        for (const j of all.jobs) expect((await s.queue.wait(j.id, 10_000)).status).toBe("SUCCEEDED");
+      }
+      const files = readdirSync(backups).filter((f) => f.endsWith(".tar.gz"));
+      expect(files.length).toBe(2);
+      // The kept archives are real backups.
+      const r = await restoreBackup({ file: join(backups, files.sort().at(-1)!), dataDir: join(tmp(), "r") });
+      expect(r.tables.jobs).toBeGreaterThanOrEqual(1);
+    } finally {
+      await s.queue.stop(1000);
+      s.cleanup();
+    }
+  }, 30_000);
+});

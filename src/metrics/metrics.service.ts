@@ -47,7 +47,7 @@ interface RouteStats {
 /** Loose views of other domains' services; each is optional until that domain lands. */
 interface Others {
   realtime?: { stats?(): { connections?: number }; connections?: number | (() => number) };
-  queue?: { counts?(): Record<string, number> | Promise<Record<string, number>>; depth?(): Record<string, number> };
+  queue?: { counts?(): unknown; depth?(): Record<string, number> };
   runner?: { health?(): { slots?: Record<string, number> } };
 }
 
@@ -117,7 +117,11 @@ export function metricsService(deps: { db: Db }) {
         }
 
         let depth: Record<string, number> | null = null;
-        if (typeof s.queue?.counts === "function") depth = await s.queue.counts();
+        if (typeof s.queue?.counts === "function") {
+          const c = (await s.queue.counts()) as Record<string, unknown>;
+          // The queue answers { counts: {status: n}, byKind }; a flat {status: n} is accepted too.
+          depth = (c && typeof c.counts === "object" ? c.counts : c) as Record<string, number>;
+        }
         else if (typeof s.queue?.depth === "function") depth = s.queue.depth();
         else if (tableExists("jobs")) {
           // The queue's table per the design (a status column); read directly until its service offers counts().
@@ -126,7 +130,7 @@ export function metricsService(deps: { db: Db }) {
         }
         if (depth) {
           family("gauntlet_queue_jobs", "gauge", "Durable jobs by status.");
-          for (const [status, n] of Object.entries(depth)) sample("gauntlet_queue_jobs", n, { status });
+          for (const [status, n] of Object.entries(depth)) if (typeof n === "number") sample("gauntlet_queue_jobs", n, { status });
         }
 
         const slots = typeof s.runner?.health === "function" ? s.runner.health()?.slots : undefined;

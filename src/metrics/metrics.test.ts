@@ -180,4 +180,13 @@ describe("GET /metrics", () => {
     expect(samples.find((s) => s.name === "gauntlet_queue_jobs" && s.labels.status === "queued")!.value).toBe(3);
     expect(samples.find((s) => s.name === "gauntlet_runner_slots" && s.labels.state === "busy")!.value).toBe(1);
   });
+
+  test("the real queue's counts appear per status", async () => {
+    const t = await testApp();
+    cleanups.push(t.cleanup);
+    await t.s.queue.add("metrics.test", { x: 1 });
+    await t.s.queue.add("metrics.test", { x: 2 });
+    const { samples } = parsePrometheus(await t.s.metrics.render(t.s as never));
+    expect(samples.find((s) => s.name === "gauntlet_queue_jobs" && s.labels.status === "QUEUED")!.value).toBe(2);
+  });
 });
