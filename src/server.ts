@@ -42,6 +42,7 @@ export function startServer(s: Services, extra: Stoppable[] = []): Running {
   }
   const url = server ? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}` : null;
   log.info("listening", { url, roles: config.roles, pid: process.pid });
+  logProcessErrors(log);
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -83,4 +84,21 @@ export function handleSignals(running: Running) {
   };
   process.once("SIGTERM", () => onSignal("SIGTERM"));
   process.once("SIGINT", () => onSignal("SIGINT"));
+}
+
+let watchingErrors = false;
+/**
+ * Errors nobody caught still leave one structured line with the stack. A
+ * rejected promise is logged and the server keeps serving; an uncaught
+ * exception leaves the process in an unknown state, so it exits non-zero for
+ * the supervisor (systemd) to restart it.
+ */
+function logProcessErrors(log: Services["log"]) {
+  if (watchingErrors) return;
+  watchingErrors = true;
+  process.on("unhandledRejection", (err) => log.error("unhandled rejection", { err }));
+  process.on("uncaughtException", (err) => {
+    log.error("uncaught exception", { err });
+    process.exit(1);
+  });
 }
