@@ -30,7 +30,7 @@ const ROUTES: Route[] = [
   ["/arena", () => <ArenaLobby />, { auth: "user" }],
   ["/arena/match/:id", (p) => <MatchPage id={p.id!} />, { auth: "user" }],
   ["/profile", () => <ProfilePage />, { auth: "user" }],
-  ["/u/:username", (p) => <ProfilePage username={p.username} />],
+  ["/u/:id", (p) => <ProfilePage userId={p.id} />],
 ];
 
 function resolve(p: string) {

@@ -5,7 +5,7 @@ import { announce } from "../state.ts";
 import { Async, Empty, Field, FormError, Page, pick, useAction, useApi } from "../ui.tsx";
 import { MdField } from "./puzzles.tsx";
 
-const PROBLEMS = "/api/v1/problems";
+const PROBLEMS = "/api/v1/admin/problems";
 
 interface Test {
   name: string;
@@ -59,18 +59,37 @@ export function ProblemsAdmin() {
     }
     q.reload();
   };
-  const importKattis = async (file: File) => {
-    const st = { done: 0, total: 1, errors: [] as string[] };
+  // A Kattis package is a folder: every file goes up as a JSON map of relative paths (binary ones as base64:).
+  const importKattis = async (files: FileList) => {
+    const list = Array.from(files).filter((f) => !/(^|\/)\./.test((f as any).webkitRelativePath || f.name));
+    const st = { done: 0, total: list.length + 1, errors: [] as string[] };
     setProgress({ ...st });
+    const map: Record<string, string> = {};
+    for (const f of list) {
+      const rel = String((f as any).webkitRelativePath || f.name).split("/").slice(1).join("/") || f.name;
+      const buf = new Uint8Array(await f.arrayBuffer());
+      let text: string | null = null;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+      } catch {
+        text = null;
+      }
+      if (text !== null && !text.startsWith("base64:")) map[rel] = text;
+      else {
+        let bin = "";
+        for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+        map[rel] = "base64:" + btoa(bin);
+      }
+      st.done++;
+      setProgress({ ...st });
+    }
     try {
-      const buf = new Uint8Array(await file.arrayBuffer());
-      let bin = "";
-      for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-      await post(`${PROBLEMS}/import/kattis`, { filename: file.name, zipBase64: btoa(bin) });
+      const r = await post(`${PROBLEMS}/import/kattis`, { files: map });
+      announce(`Imported “${r.problem?.title ?? "the problem"}”.`, "success");
     } catch (e) {
       st.errors.push((e as Error).message);
     }
-    st.done = 1;
+    st.done = st.total;
     setProgress({ ...st });
     q.reload();
   };
@@ -84,8 +103,8 @@ export function ProblemsAdmin() {
             <input type="file" accept=".json,application/json" class="sr-only" onChange={(e) => e.currentTarget.files?.[0] && importJson(e.currentTarget.files[0])} />
           </label>
           <label class="button secondary file">
-            Import Kattis (.zip)
-            <input type="file" accept=".zip,application/zip" class="sr-only" onChange={(e) => e.currentTarget.files?.[0] && importKattis(e.currentTarget.files[0])} />
+            Import Kattis folder
+            <input type="file" class="sr-only" {...({ webkitdirectory: "", directory: "" } as any)} multiple onChange={(e) => e.currentTarget.files?.length && importKattis(e.currentTarget.files)} />
           </label>
           <a class="button" href="/admin/problems/new">
             New problem
@@ -130,7 +149,7 @@ export function ProblemsAdmin() {
                     </td>
                     <td>{p.difficulty}</td>
                     <td>{(p.tags ?? []).join(", ")}</td>
-                    <td class="num">{pick(p, "testCount", "tests") ?? ""}</td>
+                    <td class="num">{pick(p, "secretCount", "testCount") ?? ""}</td>
                   </tr>
                 ))}
               </tbody>
@@ -143,7 +162,7 @@ export function ProblemsAdmin() {
 }
 
 export function ProblemEditor({ id }: { id?: string }) {
-  const q = useApi(id ? `${PROBLEMS}/${id}?full=1` : null);
+  const q = useApi(id ? `${PROBLEMS}/${id}` : null);
   const [f, setF] = useState({ title: "", statement: "", difficulty: "easy", tags: "", timeLimitMs: "2000", memoryLimitMb: "256", checker: "tokens" });
   const [samples, setSamples] = useState<Test[]>([]);
   const [tests, setTests] = useState<Test[] | null>(null);
@@ -152,7 +171,7 @@ export function ProblemEditor({ id }: { id?: string }) {
     const p = q.data ? (pick(q.data, "problem") ?? q.data) : null;
     if (!p) return;
     setF({ title: p.title ?? "", statement: p.statement ?? "", difficulty: p.difficulty ?? "easy", tags: (p.tags ?? []).join(", "), timeLimitMs: String(p.timeLimitMs ?? 2000), memoryLimitMb: String(p.memoryLimitMb ?? 256), checker: p.checker ?? "tokens" });
-    setSamples((p.samples ?? []).map((s: any, i: number) => ({ name: s.name ?? String(i + 1), input: s.input ?? "", answer: s.answer ?? s.output ?? "" })));
+    setSamples((p.samples ?? (p.tests ?? []).filter((t: any) => t.kind === "sample")).map((s: any, i: number) => ({ name: s.name ?? String(i + 1), input: s.input ?? "", answer: s.answer ?? s.output ?? "" })));
   }, [q.data]);
   const save = useAction(async () => {
     const body: any = {
@@ -165,7 +184,7 @@ export function ProblemEditor({ id }: { id?: string }) {
       checker: f.checker,
       samples,
     };
-    if (tests) body.tests = tests;
+    if (tests) body.tests = tests.map((t) => (/^[A-Za-z0-9_.\-/]{1,64}$/.test(t.name) ? t : { input: t.input, answer: t.answer }));
     if (id) {
       await patch(`${PROBLEMS}/${id}`, body);
       announce("Problem saved.", "success");

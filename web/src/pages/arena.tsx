@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { del, post } from "../api.ts";
+import { del, get, post } from "../api.ts";
 import { ARENA, matchIdOf } from "../arena-api.ts";
 import { live } from "../live.ts";
 import { navigate } from "../router.tsx";
@@ -22,11 +22,23 @@ export function ArenaLobby() {
   const u = user.value;
   const now = useNow(1000);
 
+  // Already queued or in a match (another tab, a reload): pick up where we were.
+  useEffect(() => {
+    get(ARENA.queue).then(
+      (r) => {
+        const id = matchIdOf(r);
+        if (id && r.match?.status !== "finished") navigate(`/arena/match/${id}`);
+        else if (r.queued) setWaitingSince(Date.now() - Math.max(0, (r.queued.now ?? 0) - (r.queued.since ?? 0)));
+      },
+      () => {},
+    );
+  }, []);
+
   // "Match found" arrives on the player's own topic; the match page takes over from there.
   useEffect(() => {
     if (!u) return;
-    return live.subscribe(`user:${u.id}`, (data) => {
-      const id = matchIdOf(data);
+    return live.subscribe(`user:${u.id}`, (data, meta) => {
+      const id = meta.type === "match.found" ? matchIdOf(data) : null;
       if (id) {
         announce("Match found!", "success");
         navigate(`/arena/match/${id}`);
@@ -46,20 +58,17 @@ export function ArenaLobby() {
     setWaitingSince(null);
     announce("You left the queue.");
   });
+  // A room is a match waiting for players; its page shows the invite code until it fills.
   const create = useAction(async () => {
     const r = await post(ARENA.rooms, { format, difficulty, durationSec: duration });
-    setRoom(pick(r, "room") ?? r);
     const id = matchIdOf(r);
     if (id) navigate(`/arena/match/${id}`);
+    else setRoom(pick(r, "match") ?? r);
   });
   const join = useAction(async () => {
-    const r = await post(ARENA.join(code.trim().toUpperCase()));
+    const r = await post(ARENA.join, { code: code.trim().toUpperCase() });
     const id = matchIdOf(r);
     if (id) navigate(`/arena/match/${id}`);
-    else {
-      setRoom(pick(r, "room") ?? r);
-      announce("You joined the room. The match starts when it is full.");
-    }
   });
 
   const choice = (
@@ -113,11 +122,11 @@ export function ArenaLobby() {
           <h2 id="room-title">
             <Icon name="user" /> Private room
           </h2>
-          {room && pick(room, "code", "inviteCode") ? (
+          {room && pick(room, "inviteCode", "code") ? (
             <div class="invite" role="status">
               <p>Share this invite code:</p>
               <p class="invite-code" data-testid="invite-code">
-                {pick(room, "code", "inviteCode")}
+                {pick(room, "inviteCode", "code")}
               </p>
               <p class="muted">The match starts when your opponent joins.</p>
             </div>

@@ -151,7 +151,7 @@ export function LeaderboardPage({ eventKey, event }: { eventKey: string; event: 
                     <tr key={r.userId} class={isMe ? "me" : ""} aria-current={isMe ? "true" : undefined}>
                       <td>{r.rank}</td>
                       <td>
-                        <a href={`/u/${encodeURIComponent(r.username)}`}>{r.username}</a>
+                        <a href={`/u/${r.userId}`}>{r.username}</a>
                         {isMe && <span class="badge info">you</span>}
                       </td>
                       <td class="num">{r.points}</td>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { get, post } from "../api.ts";
+import { api, post } from "../api.ts";
 import { ARENA } from "../arena-api.ts";
 import type { CodeEditor } from "../editor.ts";
 import { live } from "../live.ts";
@@ -16,16 +16,18 @@ const STARTERS: Record<string, string> = {
   cpp: "#include <bits/stdc++.h>\nusing namespace std;\n\nint main() {\n    ios::sync_with_stdio(false);\n    cin.tie(nullptr);\n    // your solution here\n    return 0;\n}\n",
 };
 
-const VERDICT_TEXT: Record<string, string> = { AC: "Accepted", WA: "Wrong answer", TLE: "Time limit exceeded", MLE: "Memory limit exceeded", RE: "Runtime error", OLE: "Output limit exceeded", CE: "Compile error", IE: "Internal error (retrying)" };
+const VERDICT_TEXT: Record<string, string> = { AC: "Accepted", WA: "Wrong answer", TLE: "Time limit exceeded", MLE: "Memory limit exceeded", RE: "Runtime error", OLE: "Output limit exceeded", CE: "Compile error", IE: "Internal error (retrying)", OK: "Ran" };
 
 const norm = (s: string) => s.replace(/[ \t]+$/gm, "").replace(/\s+$/, "");
+const storeKey = (id: string, lang: string) => `gauntlet-src-${id}-${lang}`;
 
 export function MatchPage({ id }: { id: string }) {
   const q = useApi(ARENA.match(id));
-  const langs = useApi("/api/v1/runner/languages");
+  const langs = useApi(ARENA.languages);
   const u = user.value;
-  const [swap, setSwap] = useState<string | null>(null);
-  const [verdicts, setVerdicts] = useState<any[] | null>(null);
+  const [swapBanner, setSwapBanner] = useState<string | null>(null);
+  const [liveSub, setLiveSub] = useState<any>(null);
+  const [testerResult, setTesterResult] = useState<any>(null);
   const [runResults, setRunResults] = useState<any[] | null>(null);
   const [language, setLanguage] = useState<string>(() => localStorage.getItem("gauntlet-lang") ?? "python3");
   const editorRef = useRef<CodeEditor | null>(null);
@@ -33,49 +35,86 @@ export function MatchPage({ id }: { id: string }) {
   const [editorError, setEditorError] = useState("");
   const [busy, setBusy] = useState("");
   const [err, setErr] = useState("");
+  const wasSwapped = useRef<boolean | null>(null);
+
+  const m = q.data ? (pick(q.data, "match") ?? q.data) : null;
+  const status = String(pick(m, "status") ?? "");
+  const you = pick(m, "you");
+  const role: string | undefined = pick(you, "role");
+  const canCode = status === "running" && you && role !== "tester";
 
   useEffect(() => {
     let t: ReturnType<typeof setTimeout> | null = null;
     const refetch = () => {
       if (t) return;
-      t = setTimeout(() => ((t = null), q.reload()), 150);
+      t = setTimeout(() => ((t = null), q.reload()), 120);
     };
-    const off = live.subscribe(
+    const presence = () => void post(ARENA.presence(id), { online: true }).catch(() => {});
+    presence();
+    const offMatch = live.subscribe(
       `match:${id}`,
       (data, meta) => {
-        const kind = String(meta.type);
-        if (kind.includes("swap")) {
-          setSwap("Roles swapped! " + (pick(data, "message") ?? "The coder is now the tester and the tester is now the coder."));
+        if (meta.type === "role.swap") {
+          setSwapBanner("Roles swapped! The coder is now the tester and the tester is now the coder.");
           announce("Roles swapped!", "info");
         }
-        if (kind.includes("verdict") || kind.includes("submission")) {
-          const v = pick<any[]>(data, "verdicts", "tests");
-          if (v) setVerdicts(v);
-        }
-        if (kind.includes("finish") || kind.includes("result")) announce("The match is over.", "info");
+        if (meta.type === "started") announce("The match has started. Good luck!", "info");
+        if (meta.type === "finished") announce("The match is over.", "info");
         refetch();
       },
-      refetch,
+      () => {
+        presence();
+        refetch();
+      },
     );
+    const offUser = u
+      ? live.subscribe(`user:${u.id}`, (data, meta) => {
+          if (String(data?.matchId ?? data?.submission?.matchId) !== id) return;
+          if (meta.type === "verdict") {
+            setLiveSub(data.submission);
+            const v = data.submission?.verdict;
+            if (v) announce(`Verdict: ${VERDICT_TEXT[v] ?? v}.`, v === "AC" ? "success" : "error");
+            refetch();
+          } else if (meta.type === "tester.result") {
+            setTesterResult(data);
+            announce("The tester ran your code.", "info");
+          } else if (meta.type === "match.finished") refetch();
+        })
+      : () => {};
     return () => {
-      off();
+      offMatch();
+      offUser();
       if (t) clearTimeout(t);
     };
-  }, [id]);
+  }, [id, u?.id]);
 
-  // The editor chunk loads after the statement is on screen.
+  // Show the swap banner also when the swap is noticed by a refetch (e.g. after a reconnect).
   useEffect(() => {
-    if (!hostRef.current || editorRef.current) return;
+    if (!m) return;
+    if (wasSwapped.current === false && m.swapped) setSwapBanner("Roles swapped! You are now the " + (role ?? "other role") + ".");
+    wasSwapped.current = !!m.swapped;
+  }, [m?.swapped]);
+
+  // The editor chunk loads once the match is running and this player writes code.
+  useEffect(() => {
+    if (!canCode || !hostRef.current || editorRef.current) return;
     let cancelled = false;
     import("../editor.ts").then(
-      (m) => {
+      (mod) => {
         if (cancelled || !hostRef.current) return;
-        const saved = sessionStorage.getItem(`gauntlet-src-${id}-${language}`);
-        editorRef.current = m.createEditor(hostRef.current, {
-          value: saved ?? STARTERS[language] ?? "",
+        let saveTimer: ReturnType<typeof setTimeout> | null = null;
+        editorRef.current = mod.createEditor(hostRef.current, {
+          value: sessionStorage.getItem(storeKey(id, language)) ?? STARTERS[language] ?? "",
           language,
           label: "Solution code",
-          onChange: (v) => sessionStorage.setItem(`gauntlet-src-${id}-${language}`, v),
+          onChange: (v) => {
+            sessionStorage.setItem(storeKey(id, language), v);
+            // In pairs, the tester runs cases against the coder's saved code.
+            if (m?.format === "pairs") {
+              if (saveTimer) clearTimeout(saveTimer);
+              saveTimer = setTimeout(() => void api("PUT", `${ARENA.match(id)}/code`, { language: langRef.current, source: v }).catch(() => {}), 800);
+            }
+          },
         });
       },
       () => setEditorError("The code editor could not be loaded. Check your connection and reload."),
@@ -83,38 +122,43 @@ export function MatchPage({ id }: { id: string }) {
     return () => {
       cancelled = true;
     };
-  }, [q.data !== undefined]);
-  useEffect(() => () => editorRef.current?.destroy(), []);
+  }, [canCode]);
+  const langRef = useRef(language);
+  langRef.current = language;
+  useEffect(
+    () => () => {
+      editorRef.current?.destroy();
+      editorRef.current = null;
+    },
+    [],
+  );
 
   const changeLanguage = (l: string) => {
     const ed = editorRef.current;
     if (ed) {
       const cur = ed.getValue();
-      const wasStarter = Object.values(STARTERS).includes(cur);
+      const untouched = Object.values(STARTERS).includes(cur) || !cur.trim();
       ed.setLanguage(l);
-      if (wasStarter || !cur.trim()) ed.setValue(sessionStorage.getItem(`gauntlet-src-${id}-${l}`) ?? STARTERS[l] ?? "");
+      if (untouched) ed.setValue(sessionStorage.getItem(storeKey(id, l)) ?? STARTERS[l] ?? "");
     }
     setLanguage(l);
     localStorage.setItem("gauntlet-lang", l);
   };
 
   if (q.error && !q.data) return <ErrorBox error={q.error} onRetry={q.reload} what="the match" />;
-  if (!q.data) return <Loading what="the match" />;
-  const d = q.data;
-  const m = pick(d, "match") ?? d;
-  const problem = pick(m, "problem") ?? pick(d, "problem");
-  const status = String(pick(m, "status", "state") ?? "running");
-  const offset = clockOffset(d);
-  const endsAt = pick<number>(m, "endsAt", "deadline");
-  const startsAt = pick<number>(m, "startsAt", "startedAt");
-  const me = pick(m, "me", "you") ?? {};
-  const role = pick<string>(me, "role") ?? pick(m, "role");
-  const opponents: any[] = pick(m, "opponents", "others", "players") ?? [];
+  if (!m) return <Loading what="the match" />;
+  const problem = pick(m, "problem");
+  const offset = clockOffset(m);
+  const serverNow = Date.now() + offset;
+  const players: any[] = pick(m, "players") ?? [];
+  const mySide = pick<number>(you, "side");
+  const progress: any[] = pick(m, "progress") ?? [];
   const result = pick(m, "result");
-  const samples: any[] = pick(problem, "samples", "sampleTests") ?? [];
-  const lastVerdicts: any[] = verdicts ?? pick(me, "verdicts") ?? pick(pick(me, "lastSubmission") ?? {}, "verdicts", "tests") ?? [];
+  const samples: any[] = pick(problem, "samples") ?? [];
+  const mySubs: any[] = pick(m, "mySubmissions") ?? [];
+  const lastSub = liveSub && (!mySubs.length || liveSub.id >= mySubs[mySubs.length - 1].id) ? liveSub : mySubs.filter((s) => s.kind !== "tester").slice(-1)[0];
   const langList: any[] = (pick(langs.data, "languages") ?? []).filter((l: any) => l.available !== false);
-  const finished = status === "finished" || status === "ended" || !!result;
+  const finished = status === "finished" || status === "cancelled";
 
   const runSamples = async () => {
     const source = editorRef.current?.getValue() ?? "";
@@ -124,14 +168,13 @@ export function MatchPage({ id }: { id: string }) {
     try {
       const out = [];
       for (const [i, s] of samples.entries()) {
-        const r = await post(ARENA.run, { language, source, stdin: String(pick(s, "input") ?? "") });
-        const expected = String(pick(s, "answer", "output", "expected") ?? "");
-        const ok = r.status === "OK" && norm(r.stdout) === norm(expected);
-        out.push({ name: pick(s, "name") ?? `Sample ${i + 1}`, ok, status: r.status === "OK" ? (ok ? "AC" : "WA") : r.status, stdout: r.stdout, stderr: r.compileOutput || r.stderr, timeMs: r.timeMs, expected });
+        const r = await post(ARENA.run, { language, source, stdin: String(s.input ?? "") });
+        const ok = r.status === "OK" && norm(r.stdout) === norm(String(s.answer ?? ""));
+        out.push({ name: s.name ?? `Sample ${i + 1}`, verdict: r.status === "OK" ? (ok ? "AC" : "WA") : r.status, timeMs: r.timeMs, detail: r.status === "CE" ? r.compileOutput || r.stderr : ok ? "" : `Your output:\n${r.stdout}${r.stderr ? "\n--- stderr ---\n" + r.stderr : ""}` });
         if (r.status === "CE") break;
       }
       setRunResults(out);
-      announce(`Samples: ${out.filter((x) => x.ok).length} of ${samples.length} passed.`);
+      announce(`Samples: ${out.filter((x) => x.verdict === "AC").length} of ${samples.length} passed.`);
     } catch (e) {
       setErr((e as Error).message);
     } finally {
@@ -144,10 +187,8 @@ export function MatchPage({ id }: { id: string }) {
     setErr("");
     try {
       const r = await post(ARENA.submit(id), { language, source });
-      const v = pick<any[]>(r, "verdicts", "tests") ?? pick(pick(r, "submission") ?? {}, "verdicts", "tests");
-      setVerdicts(v ?? []);
+      setLiveSub(r.submission ?? null);
       announce("Submitted. Verdicts appear as the tests run.");
-      q.reload();
     } catch (e) {
       setErr((e as Error).message);
     } finally {
@@ -155,109 +196,212 @@ export function MatchPage({ id }: { id: string }) {
     }
   };
 
+  const title = problem ? String(pick(problem, "title")) : status === "waiting" ? "Waiting for players" : "Match";
   return (
-    <Page title={String(pick(problem, "title") ?? "Match")} wide>
-      {swap && (
+    <Page title={title} wide>
+      {swapBanner && (
         <div class="banner swap" role="alert">
-          <Icon name="bolt" /> {swap}
-          <button class="icon-button" aria-label="Dismiss" onClick={() => setSwap(null)}>
+          <span>
+            <Icon name="bolt" /> {swapBanner}
+          </span>
+          <button class="icon-button" aria-label="Dismiss" onClick={() => setSwapBanner(null)}>
             <Icon name="x" size={14} />
           </button>
         </div>
       )}
-      {finished && <ResultCard result={result} me={u?.id} />}
-      <div class="match">
-        <div class="match-problem card">
-          <div class="row between">
-            <span class="badge info">{String(pick(m, "format") ?? "duel")}</span>
-            {pick(problem, "difficulty") && <span class="badge">{problem.difficulty}</span>}
-            {role && <span class="badge ok">You are the {role}</span>}
-          </div>
-          {!finished && startsAt && Date.now() + offset < startsAt && <Countdown to={startsAt} offsetMs={offset} label="Starts in" onDone={q.reload} />}
-          {!finished && endsAt && <Countdown to={endsAt} offsetMs={offset} label="Time left" onDone={q.reload} />}
-          {problem ? <Markdown source={String(pick(problem, "statement", "body") ?? "")} /> : <Empty>The problem appears when the match starts.</Empty>}
-          {samples.length > 0 && (
+      {finished && <ResultCard m={m} me={u?.id} />}
+      <div class="row match-meta">
+        <span class="badge info">{String(pick(m, "format") ?? "duel")}</span>
+        <span class="badge">{String(pick(m, "difficulty") ?? "")}</span>
+        {role && role !== "solo" && <span class="badge ok">You are the {role}</span>}
+        <span class="muted small">
+          {players.map((p) => p.username + (p.connected === false ? " (disconnected)" : "")).join(" vs ")}
+        </span>
+      </div>
+      {status === "waiting" && (
+        <div class="card invite" role="status">
+          {pick(m, "inviteCode") ? (
             <>
-              <h2>Samples</h2>
-              {samples.map((s, i) => (
-                <div class="sample" key={i}>
-                  <div>
-                    <h3>Input</h3>
-                    <pre class="code">{String(pick(s, "input") ?? "")}</pre>
-                  </div>
-                  <div>
-                    <h3>Output</h3>
-                    <pre class="code">{String(pick(s, "answer", "output", "expected") ?? "")}</pre>
-                  </div>
-                </div>
-              ))}
+              <p>Share this invite code with your opponent:</p>
+              <p class="invite-code" data-testid="invite-code">
+                {m.inviteCode}
+              </p>
             </>
-          )}
+          ) : null}
+          <p class="muted">
+            <span class="spinner" aria-hidden="true" /> The match starts when every seat is taken.
+          </p>
         </div>
-        <div class="match-work">
-          <div class="card">
-            <div class="row between">
-              <label for="language">Language</label>
-              <select id="language" value={language} onChange={(e) => changeLanguage(e.currentTarget.value)}>
-                {(langList.length ? langList : [{ id: "python3", name: "Python 3" }, { id: "javascript", name: "JavaScript" }, { id: "cpp", name: "C++" }, { id: "c", name: "C" }]).map((l) => (
-                  <option key={l.id} value={l.id}>
-                    {l.name ?? l.id}
-                  </option>
+      )}
+      {status === "countdown" && pick(m, "startsAt") && (
+        <div class="card center">
+          <Countdown to={m.startsAt} offsetMs={offset} label="Match starts in" onDone={q.reload} />
+        </div>
+      )}
+      {(status === "running" || finished) && (
+        <div class="match">
+          <div class="match-problem card">
+            {status === "running" && pick(m, "endsAt") && <Countdown to={m.endsAt} offsetMs={offset} label="Time left" onDone={q.reload} />}
+            {problem ? <Markdown source={String(pick(problem, "statement") ?? "")} /> : <Empty>The problem appears when the match starts.</Empty>}
+            {problem && (
+              <p class="muted small">
+                Time limit {problem.timeLimitMs} ms · memory {problem.memoryLimitMb} MiB
+              </p>
+            )}
+            {samples.length > 0 && (
+              <>
+                <h2>Samples</h2>
+                {samples.map((s, i) => (
+                  <div class="sample" key={i}>
+                    <div>
+                      <h3>Input {i + 1}</h3>
+                      <pre class="code">{String(s.input ?? "")}</pre>
+                    </div>
+                    <div>
+                      <h3>Output {i + 1}</h3>
+                      <pre class="code">{String(s.answer ?? "")}</pre>
+                    </div>
+                  </div>
                 ))}
-              </select>
-            </div>
-            <div ref={hostRef} class="editor-host" data-testid="editor">
-              {editorError && <p class="form-error">{editorError}</p>}
-            </div>
-            <div class="row">
-              <button class="secondary" onClick={runSamples} disabled={!!busy || finished || !samples.length}>
-                {busy === "run" ? "Running…" : "Run samples"}
-              </button>
-              <button onClick={submit} disabled={!!busy || finished}>
-                {busy === "submit" ? "Submitting…" : "Submit"}
-              </button>
-            </div>
-            <FormError error={err} />
+              </>
+            )}
           </div>
-          {runResults && (
+          <div class="match-work">
+            {canCode && (
+              <div class="card">
+                <div class="row between">
+                  <label for="language">Language</label>
+                  <select id="language" value={language} onChange={(e) => changeLanguage(e.currentTarget.value)} style={{ maxWidth: "16rem" }}>
+                    {(langList.length ? langList : [{ id: "python3", name: "Python 3" }]).map((l) => (
+                      <option key={l.id} value={l.id}>
+                        {l.name ?? l.id}
+                      </option>
+                    ))}
+                  </select>
+                </div>
+                <div ref={hostRef} class="editor-host" data-testid="editor">
+                  {editorError && <p class="form-error">{editorError}</p>}
+                </div>
+                <div class="row">
+                  <button class="secondary" onClick={runSamples} disabled={!!busy || !samples.length}>
+                    {busy === "run" ? "Running…" : "Run samples"}
+                  </button>
+                  <button onClick={submit} disabled={!!busy}>
+                    {busy === "submit" ? "Submitting…" : "Submit"}
+                  </button>
+                </div>
+                <FormError error={err} />
+              </div>
+            )}
+            {status === "running" && role === "tester" && <TesterPanel id={id} />}
+            {testerResult && (
+              <div class="card">
+                <h2>Your tester's run</h2>
+                <VerdictTable rows={pick(testerResult, "tests", "results") ?? []} />
+              </div>
+            )}
+            {runResults && (
+              <div class="card">
+                <h2>Sample runs</h2>
+                <VerdictTable rows={runResults} />
+              </div>
+            )}
+            {you && (
+              <div class="card" aria-live="polite">
+                <h2>Your last submission</h2>
+                {lastSub ? (
+                  <>
+                    <p>
+                      {lastSub.status !== "done" ? (
+                        <>
+                          <span class="spinner" aria-hidden="true" /> Judging…
+                        </>
+                      ) : (
+                        <>
+                          <span class={"verdict v-" + lastSub.verdict}>{lastSub.verdict}</span> {VERDICT_TEXT[lastSub.verdict] ?? ""} · {lastSub.hiddenPassed ?? 0}/{lastSub.hiddenTotal ?? 0} hidden tests
+                        </>
+                      )}
+                    </p>
+                    <VerdictTable rows={pick(lastSub, "tests") ?? []} />
+                  </>
+                ) : (
+                  <p class="muted">No submission yet.</p>
+                )}
+              </div>
+            )}
             <div class="card">
-              <h2>Sample runs</h2>
-              <VerdictTable rows={runResults} />
-            </div>
-          )}
-          <div class="card" aria-live="polite">
-            <h2>Your last submission</h2>
-            {lastVerdicts.length ? <VerdictTable rows={lastVerdicts} /> : <p class="muted">No submission yet.</p>}
-          </div>
-          <div class="card">
-            <h2>Opponent progress</h2>
-            {opponents.length === 0 ? (
-              <p class="muted">Waiting for the opponent.</p>
-            ) : (
+              <h2>Progress</h2>
               <ul class="progress-list">
-                {opponents.map((o, i) => {
-                  const passed = Number(pick(o, "passed", "testsPassed") ?? 0);
-                  const total = Number(pick(o, "total", "testsTotal") ?? 0);
+                {progress.map((p) => {
+                  const names = players.filter((x) => x.side === p.side).map((x) => x.username).join(" & ");
+                  const total = Number(p.hiddenTotal ?? 0);
+                  const passed = Number(p.bestHiddenPassed ?? 0);
                   return (
-                    <li key={i}>
-                      <span>{String(pick(o, "username", "name", "team") ?? "Opponent")}</span>
-                      {total ? <progress max={total} value={passed} aria-label={`${passed} of ${total} tests passed`} /> : null}
+                    <li key={p.side} data-side={p.side}>
+                      <strong>
+                        {names || `Side ${p.side + 1}`}
+                        {p.side === mySide ? " (you)" : ""}
+                      </strong>
+                      <progress max={total || 1} value={passed} aria-label={`${names}: ${passed} of ${total} hidden tests passed`} />
                       <span class="muted small">
-                        {total ? `${passed}/${total} tests` : ""} · {Number(pick(o, "submissions") ?? 0)} submissions
+                        {total ? `${passed}/${total} hidden tests` : "no verdict yet"} · {p.submissions} submission{p.submissions === 1 ? "" : "s"}
+                        {p.lastVerdict ? ` · last ${p.lastVerdict}` : ""}
                       </span>
                     </li>
                   );
                 })}
               </ul>
-            )}
+            </div>
           </div>
         </div>
-      </div>
+      )}
     </Page>
   );
 }
 
+function TesterPanel({ id }: { id: string }) {
+  const [cases, setCases] = useState([{ input: "", expected: "" }]);
+  const [msg, setMsg] = useState("");
+  const [err, setErr] = useState("");
+  const run = async () => {
+    setErr("");
+    try {
+      await post(ARENA.testerRun(id), { tests: cases.filter((c) => c.input || c.expected) });
+      setMsg("Sent. Results go to your coder.");
+    } catch (e) {
+      setErr((e as Error).message);
+    }
+  };
+  return (
+    <div class="card">
+      <h2>Tester: write test cases</h2>
+      <p class="muted">They run against your coder's current code; the results go to your coder.</p>
+      {cases.map((c, i) => (
+        <div class="sample" key={i}>
+          <div class="field">
+            <label for={`tc-in-${i}`}>Input {i + 1}</label>
+            <textarea id={`tc-in-${i}`} class="mono" rows={3} value={c.input} onInput={(e) => setCases(cases.map((x, j) => (j === i ? { ...x, input: e.currentTarget.value } : x)))} />
+          </div>
+          <div class="field">
+            <label for={`tc-out-${i}`}>Expected output {i + 1}</label>
+            <textarea id={`tc-out-${i}`} class="mono" rows={3} value={c.expected} onInput={(e) => setCases(cases.map((x, j) => (j === i ? { ...x, expected: e.currentTarget.value } : x)))} />
+          </div>
+        </div>
+      ))}
+      <div class="row">
+        <button class="secondary small" onClick={() => setCases([...cases, { input: "", expected: "" }])} disabled={cases.length >= 10}>
+          Add a case
+        </button>
+        <button onClick={run}>Run against the coder's code</button>
+      </div>
+      {msg && <p role="status">{msg}</p>}
+      <FormError error={err} />
+    </div>
+  );
+}
+
 function VerdictTable({ rows }: { rows: any[] }) {
+  if (!rows.length) return null;
   return (
     <table class="table verdicts">
       <thead>
@@ -272,18 +416,16 @@ function VerdictTable({ rows }: { rows: any[] }) {
       <tbody>
         {rows.map((r, i) => {
           const v = String(pick(r, "verdict", "status") ?? "…");
+          const name = pick(r, "name") ?? (r.kind ? `${r.kind} ${Number(r.i ?? i) + 1}` : i + 1);
           return (
             <tr key={i}>
-              <td>{String(pick(r, "name", "test") ?? i + 1)}</td>
+              <td>{String(name)}</td>
               <td>
-                <span class={"verdict v-" + v} title={VERDICT_TEXT[v]}>
-                  {v}
-                </span>{" "}
-                <span class="muted small">{VERDICT_TEXT[v] ?? ""}</span>
-                {pick(r, "stderr") && (
+                <span class={"verdict v-" + v}>{v}</span> <span class="muted small">{VERDICT_TEXT[v] ?? ""}</span>
+                {pick(r, "detail") && (
                   <details>
-                    <summary>Output</summary>
-                    <pre class="code">{String(r.stderr)}</pre>
+                    <summary>Details</summary>
+                    <pre class="code">{String(r.detail)}</pre>
                   </details>
                 )}
               </td>
@@ -296,23 +438,33 @@ function VerdictTable({ rows }: { rows: any[] }) {
   );
 }
 
-function ResultCard({ result, me }: { result: any; me?: number }) {
-  const winner = pick(result, "winner", "winnerId", "winnerTeam");
-  const draw = pick(result, "draw") || winner === null;
-  const mine = pick<any[]>(result, "players", "sides")?.find((p: any) => pick(p, "userId", "id") === me) ?? pick(result, "me") ?? {};
-  const won = pick(mine, "won") ?? (winner !== undefined && (winner === me || pick(mine, "team") === winner));
-  const delta = pick<number>(mine, "ratingChange", "ratingDelta", "delta");
-  const rating = pick<number>(mine, "rating", "newRating");
+function ResultCard({ m, me }: { m: any; me?: number }) {
+  const result = pick(m, "result") ?? {};
+  if (m.status === "cancelled")
+    return (
+      <section class="card result" role="status">
+        <h2>Match cancelled</h2>
+        <a href="/arena">Back to the arena</a>
+      </section>
+    );
+  const mySide = pick<number>(pick(m, "you"), "side");
+  const winner = pick<number>(result, "winnerSide");
+  const draw = winner === undefined || winner === null;
+  const won = !draw && winner === mySide;
+  const mine = (pick<any[]>(m, "players") ?? []).find((p) => p.userId === me);
+  const delta = pick<number>(mine, "ratingDelta");
+  const before = pick<number>(mine, "ratingBefore");
+  const scores = pick<any>(result, "scores");
   return (
-    <section class={"card result " + (draw ? "draw" : won ? "won" : "lost")} role="status" aria-live="polite">
+    <section class={"card result " + (draw ? "draw" : won ? "won" : "lost")} role="status" aria-live="polite" data-testid="match-result">
       <h2>
-        <Icon name="trophy" size={26} /> {draw ? "Draw" : won ? "You won!" : "You lost"}
+        <Icon name="trophy" size={26} /> {mySide === undefined ? (draw ? "Draw" : `Side ${Number(winner) + 1} won`) : draw ? "Draw" : won ? "You won!" : "You lost"}
       </h2>
-      {pick(result, "reason") && <p class="muted">{String(result.reason)}</p>}
-      {pick(mine, "score") !== undefined && <p>Your score: {mine.score}</p>}
-      {delta !== undefined && (
+      {pick(result, "reason") && <p class="muted">Decided by: {String(result.reason).replaceAll("_", " ")}</p>}
+      {Array.isArray(scores) && <p>Scores: {scores.map((s: any) => (typeof s === "object" ? (s.score ?? JSON.stringify(s)) : s)).join(" – ")}</p>}
+      {delta !== undefined && delta !== null && (
         <p data-testid="rating-change">
-          Rating: {rating ?? ""} ({delta >= 0 ? "+" : ""}
+          Rating: {before !== undefined && before !== null ? `${before} → ${before + delta} ` : ""}({delta >= 0 ? "+" : ""}
           {delta})
         </p>
       )}
@@ -320,5 +472,3 @@ function ResultCard({ result, me }: { result: any; me?: number }) {
     </section>
   );
 }
-
-export { get };
