@@ -478,15 +478,53 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
     };
   }
 
-  function finishWrite(w: Worker, h: Held, body: () => { final: boolean; applied: boolean; requeued: boolean }) {
-    track(db.write(body)).then(
-      (r) => {
-        if (!r.applied) log.warn("late completion refused: the lease was lost", { id: h.id, fence: h.fence });
-        else if (r.final) notify(h.id);
-        else armNextRun();
+  type Outcome = { h: Held; body: () => { final: boolean; applied: boolean; requeued: boolean } };
+  let outcomes: Outcome[] | null = null;
+
+  /**
+   * Outcomes settled in the same turn share one write body (one savepoint, one
+   * promise), queued before the claim that refills the freed slots, so both
+   * land in the same commit.
+   */
+  function recordOutcome(o: Outcome) {
+    if (outcomes) {
+      outcomes.push(o);
+      return;
+    }
+    const batch: Outcome[] = (outcomes = [o]);
+    track(
+      db.write(() => {
+        outcomes = null;
+        return batch.map((x) => {
+          try {
+            return x.body();
+          } catch (err) {
+            log.error("recording a job outcome failed; its lease will expire and it will run again", { err, id: x.h.id });
+            return { final: false, applied: true, requeued: false };
+          }
+        });
+      }),
+    ).then(
+      (rs) => {
+        let requeued = false;
+        rs.forEach((r, i) => {
+          const h = batch[i].h;
+          if (!r.applied) log.warn("late completion refused: the lease was lost", { id: h.id, fence: h.fence });
+          else if (r.final) {
+            if (waiters.size) notify(h.id);
+          } else if (r.requeued) requeued = true;
+        });
+        if (requeued) armNextRun();
       },
-      (err) => log.error("recording a job outcome failed; its lease will expire and it will run again", { err, id: h.id }),
+      (err) => {
+        if (outcomes === batch) outcomes = null;
+        log.error("recording job outcomes failed; their leases will expire and they will run again", { err, count: batch.length });
+      },
     );
+  }
+
+  function finishWrite(w: Worker, h: Held, body: Outcome["body"]) {
+    recordOutcome({ h, body });
     w.running--;
     if (held.get(h.id) === h) held.delete(h.id);
     // A finished topic job may unblock the next of its topic, of any kind.

@@ -69,14 +69,14 @@ export function queueStore(db: Db) {
   const insertJob = w.prepare(
     `INSERT INTO jobs (kind, payload, status, priority, run_at, created_at, updated_at, max_attempts, topic, idempotency_key)
      VALUES (?1, ?2, 'QUEUED', ?3, ?4, ?5, ?5, ?6, ?7, ?8)
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`,
   );
   // A job handed straight to an idle local worker: inserted already claimed (fence 1).
   const insertClaimed = w.prepare(
     `INSERT INTO jobs (kind, payload, status, priority, run_at, created_at, updated_at, max_attempts, topic, idempotency_key,
                        attempts, fence, lease_owner, lease_expires_at, last_heartbeat)
      VALUES (?1, ?2, 'RUNNING', ?3, ?4, ?5, ?5, ?6, NULL, ?7, 1, 1, ?8, ?9, ?5)
-     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`,
   );
   const idByKey = w.prepare(`SELECT id FROM jobs WHERE idempotency_key = ?`);
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, real, sqliteTable, text, unique } from "drizzle-orm/sqlite-core";
+import { check, index, integer, real, sqliteTable, text, unique, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const JOB_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "DEAD", "CANCELLED"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -32,7 +32,7 @@ export const jobs = sqliteTable(
     lastHeartbeat: integer("last_heartbeat"),
     /** Ordering key: jobs sharing a topic run one at a time, in id order. */
     topic: text("topic"),
-    idempotencyKey: text("idempotency_key").unique(),
+    idempotencyKey: text("idempotency_key"),
     progress: real("progress"),
     /** JSON text of the handler's return value, written with SUCCEEDED. */
     result: text("result"),
@@ -50,9 +50,11 @@ export const jobs = sqliteTable(
     index("jobs_claim_idx").on(t.kind, sql`${t.priority} DESC`, t.runAt, t.id).where(sql`status = 'QUEUED'`),
     // Topic ordering: "is an earlier job of this topic still open?"
     index("jobs_topic_idx").on(t.topic, t.status, t.id).where(sql`topic IS NOT NULL`),
-    // Reaper (RUNNING by lease expiry) and the organiser's list (status, newest first).
+    // Reaper (RUNNING by lease expiry) and the organiser's list by status. Every
+    // index costs each enqueue and each status change, so there are few.
     index("jobs_status_idx").on(t.status, t.leaseExpiresAt),
-    index("jobs_status_created_idx").on(t.status, t.createdAt),
+    // Partial: most jobs have no key, and they cost this index nothing.
+    uniqueIndex("jobs_idempotency_key_unique").on(t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
   ],
 );
 

@@ -4,6 +4,7 @@ import m1 from "./0001_hunt.sql" with { type: "text" };
 import m2 from "./0002_analytics.sql" with { type: "text" };
 import m3 from "./0003_arena.sql" with { type: "text" };
 import m5 from "./0005_queue.sql" with { type: "text" };
+import m6 from "./0006_queue_indexes.sql" with { type: "text" };
 
 export const MIGRATIONS: { tag: string; sql: string }[] = [
   { tag: "0000_init", sql: m0 },
@@ -11,4 +12,5 @@ export const MIGRATIONS: { tag: string; sql: string }[] = [
   { tag: "0002_analytics", sql: m2 },
   { tag: "0003_arena", sql: m3 },
   { tag: "0005_queue", sql: m5 },
+  { tag: "0006_queue_indexes", sql: m6 },
 ];
