@@ -16,6 +16,7 @@ import { VERSION } from "./version.ts";
 import { isAppError } from "./lib/errors.ts";
 import { createLogger } from "./lib/log.ts";
 import { BACKUP_COMMANDS } from "./backup/backup.cli.ts";
+import { ARENA_COMMANDS } from "./arena/arena.cli.ts";
 import { registerBackupJobs } from "./backup/backup.jobs.ts";
 import { registerMultivacJobs } from "./multivac/multivac.service.ts";
 import { SandboxUnavailable } from "./runner/sandbox.ts";
@@ -188,6 +189,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   ...BACKUP_COMMANDS,
+  ...ARENA_COMMANDS,
 };
 
 function mainHelp() {

@@ -13,6 +13,7 @@ import { huntService } from "./hunt/hunt.service.ts";
 import { ledgerService } from "./ledger/ledger.service.ts";
 import { leaderboardService } from "./leaderboard/leaderboard.service.ts";
 import { runnerService } from "./runner/runner.service.ts";
+import { arenaService } from "./arena/arena.service.ts";
 
 export function createServices(deps: Deps) {
   const auth = authService(deps);
@@ -25,8 +26,9 @@ export function createServices(deps: Deps) {
   const ledger = ledgerService(deps);
   const hunt = huntService({ ...deps, events, ledger });
   const leaderboard = leaderboardService({ ...deps, events });
+  const arena = arenaService({ ...deps, queue, runner });
   const multivac = multivacService({ ...deps, queue });
-  return { ...deps, auth, queue, metrics, analytics, multivac, events, ledger, hunt, leaderboard, runner };
+  return { ...deps, auth, queue, metrics, analytics, multivac, events, ledger, hunt, leaderboard, runner, arena };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -4,6 +4,7 @@
  */
 import type { Services } from "../services.ts";
 import { seedDemoHunt } from "../hunt/hunt.demo.ts";
+import { seedDemoProblems } from "../arena/arena.demo.ts";
 
 export const DEMO_PASSWORD = "gauntlet-demo-pass";
 export const DEMO_ORGANISER = { username: "organiser", password: "gauntlet-demo-organiser" };
@@ -19,5 +20,6 @@ export async function seedDemo(s: Services): Promise<{ created: string[] }> {
   await ensure(DEMO_ORGANISER.username, DEMO_ORGANISER.password, "organiser");
   for (const p of DEMO_PLAYERS) await ensure(p, DEMO_PASSWORD, "player");
   created.push(...(await seedDemoHunt(s)));
+  created.push(...(await seedDemoProblems(s.arena.problems)));
   return { created };
 }
