@@ -50,6 +50,7 @@ export const SETTINGS = [
   S("databaseUrl", { type: "string" }, "", "postgres://… to use PostgreSQL instead of the embedded SQLite."),
   S("redisUrl", { type: "string" }, "", "redis://… for pub/sub and shared rate limits across instances."),
   S("metricsToken", { type: "string" }, "", "Bearer token for /metrics; empty serves it to loopback only."),
+  S("analytics", { type: "bool" }, true, "Record every request in the request analytics (batched; /metrics counters stay on either way)."),
   S("analyticsIp", { type: "enum", values: ["truncate", "hash", "full"] }, "truncate", "Client IP in request analytics: truncate (/24, /48), hash (salted SHA-256) or full."),
   S("analyticsRetentionDays", { type: "int", min: 1, max: 3650 }, 30, "Days of request analytics (raw rows and per-minute rollups) kept before pruning."),
   S("backupCron", { type: "string" }, "", "Cron expression for scheduled backups into <data>/backups (empty: none), e.g. \"0 3 * * *\"."),
@@ -81,6 +82,7 @@ export interface Config {
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly metricsToken: string;
+  readonly analytics: boolean;
   readonly analyticsIp: "truncate" | "hash" | "full";
   readonly analyticsRetentionDays: number;
   readonly backupCron: string;

@@ -13,6 +13,9 @@
  * in full, per `analyticsIp`.
  */
 import BetterQueue from "better-queue";
+// Passed explicitly: better-queue otherwise require()s "better-queue-" + name at run
+// time, which a compiled binary cannot resolve outside the repository.
+import MemoryStore from "better-queue-memory";
 import type { Deps } from "../lib/context.ts";
 import { AppError } from "../lib/errors.ts";
 import type { MetricsService } from "../metrics/metrics.service.ts";
@@ -142,6 +145,7 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
   const store = analyticsStore(db);
   const maxPending = opts.maxPending ?? 50_000;
   const mode = config.analyticsIp;
+  const enabled = config.analytics;
   let salt: string | null = null;
   let pending = 0;
   let dropped = 0;
@@ -205,7 +209,7 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
       );
     },
     // No `id` option and no `id` field in a row: better-queue would merge rows sharing one.
-    { batchSize: opts.batchSize ?? 500, batchDelay: opts.batchDelayMs ?? 250, maxRetries: 0 },
+    { batchSize: opts.batchSize ?? 500, batchDelay: opts.batchDelayMs ?? 250, maxRetries: 0, store: new MemoryStore() },
   );
 
   const pruneOnce = async () => {
@@ -223,7 +227,7 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
     /** Never throws, never waits: the request has already been answered. */
     record(f: RequestFacts) {
       opts.metrics?.observeRequest(f.method, f.route, f.status, f.durationMs);
-      if (stopped) return;
+      if (stopped || !enabled) return;
       if (pending >= maxPending) {
         dropped++;
         return;

@@ -118,6 +118,15 @@ describe("request recording", () => {
     }
   });
 
+  test("analytics=false records no rows but /metrics still counts", async () => {
+    const t = await testApp({ analytics: "false" });
+    cleanups.push(t.cleanup);
+    await t.client().req("GET", "/api/v1/me");
+    await t.s.analytics.flush();
+    expect(t.s.db.reader.query("SELECT COUNT(*) AS n FROM request_log").get()).toEqual({ n: 0 });
+    expect(await t.s.metrics.render()).toContain('route="/api/v1/me",status="401"} 1');
+  });
+
   test("records the route pattern, not the concrete path; statuses of errors too", async () => {
     const s = testServices();
     cleanups.push(s.cleanup);
