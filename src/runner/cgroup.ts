@@ -36,6 +36,36 @@ export interface CgroupSupport {
   mode: CgroupMode;
   detail: string;
   create(name: string): RunGroup;
+  /** An empty group from the free list, or a new one. */
+  acquire(): RunGroup;
+  /** Back to the free list when no process is left in it (else it is removed or left to die). */
+  release(g: RunGroup): void;
+  /** Removes the kept empty groups (at shutdown). */
+  drain(): void;
+}
+
+/**
+ * A memory cgroup's first pages cost several ms of kernel time to charge
+ * (measured: python start-up 8.4 → 13 ms in a fresh memcg, 9 ms in a reused
+ * one), so emptied groups are kept and reused; a group is reused only when no
+ * process is left in it, and its peak, OOM count and CPU are re-based.
+ */
+function withFreeList(base: Omit<CgroupSupport, "acquire" | "release" | "drain">, max = 64): CgroupSupport {
+  const free: RunGroup[] = [];
+  let n = 0;
+  return {
+    ...base,
+    acquire() {
+      return free.pop() ?? base.create(`g${process.pid}-${++n}`);
+    },
+    release(g) {
+      if (g.pids().length === 0 && free.length < max) free.push(g);
+      else g.destroy();
+    },
+    drain() {
+      for (const g of free.splice(0)) g.destroy();
+    },
+  };
 }
 
 const ROOT = "/sys/fs/cgroup";
@@ -125,14 +155,17 @@ function detectV2(): CgroupSupport | null {
   const parent = probeDir(base);
   if (!parent) return null;
   if (!tryWrite(join(parent, "cgroup.subtree_control"), "+memory +pids" + (have.includes("cpu") ? " +cpu" : ""))) return null;
-  return {
+  return withFreeList({
     mode: "v2",
     detail: `cgroup v2 at ${parent}`,
     create(name) {
       const dir = join(parent, name);
       mkdirSync(dir);
+      let reusable = true;
       let cpuBase = 0;
+      let oomBase = 0;
       const usage = () => Number(/usage_usec (\d+)/.exec(read(join(dir, "cpu.stat")))?.[1] ?? 0);
+      const ooms = () => Number(/oom_kill (\d+)/.exec(read(join(dir, "memory.events")))?.[1] ?? 0);
       return {
         procsFiles: [join(dir, "cgroup.procs")],
         setLimits({ memoryBytes, pids }) {
@@ -141,23 +174,24 @@ function detectV2(): CgroupSupport | null {
           write(join(dir, "pids.max"), String(pids));
         },
         resetAccounting() {
-          tryWrite(join(dir, "memory.peak"), "0");
+          // Writing memory.peak re-bases it (Linux 6.12+); on older kernels the group is not reused.
+          if (!tryWrite(join(dir, "memory.peak"), "0")) reusable = false;
           cpuBase = usage();
+          oomBase = ooms();
         },
         stats() {
-          const events = read(join(dir, "memory.events"));
           return {
             cpuMs: (usage() - cpuBase) / 1000,
             peakBytes: Number(read(join(dir, "memory.peak")) || 0),
-            oomKilled: Number(/oom_kill (\d+)/.exec(events)?.[1] ?? 0) > 0,
+            oomKilled: ooms() > oomBase,
           };
         },
         kill: () => killLoop(join(dir, "cgroup.procs"), join(dir, "cgroup.kill")),
-        pids: () => listPids(join(dir, "cgroup.procs")),
+        pids: () => (reusable ? listPids(join(dir, "cgroup.procs")) : [-1]),
         destroy: () => rmdirRetry(dir),
       };
     },
-  };
+  });
 }
 
 function detectV1(): CgroupSupport | null {
@@ -174,7 +208,7 @@ function detectV1(): CgroupSupport | null {
   const hasKill = unified !== null && existsSync(join(unified, "cgroup.kill")) ? unified : null;
   const mem = parents.memory!;
   const swapless = existsSync(join(mem, "memory.memsw.limit_in_bytes"));
-  return {
+  return withFreeList({
     mode: "v1",
     detail: `cgroup v1 (memory${swapless ? "+memsw" : ""}, pids, cpuacct)${hasKill ? " + unified cgroup.kill" : ""}`,
     create(name) {
@@ -188,7 +222,9 @@ function detectV1(): CgroupSupport | null {
         made.push(d);
       }
       let cpuBase = 0;
+      let oomBase = 0;
       const usage = () => Number(read(join(c, "cpuacct.usage")).trim() || 0);
+      const ooms = () => Number(/oom_kill (\d+)/.exec(read(join(m, "memory.oom_control")))?.[1] ?? 0);
       return {
         procsFiles: made.map((d) => join(d, "cgroup.procs")),
         setLimits({ memoryBytes, pids }) {
@@ -203,26 +239,27 @@ function detectV1(): CgroupSupport | null {
           tryWrite(join(m, "memory.max_usage_in_bytes"), "0");
           if (swapless) tryWrite(join(m, "memory.memsw.max_usage_in_bytes"), "0");
           cpuBase = usage();
+          oomBase = ooms();
         },
         stats() {
-          const oc = read(join(m, "memory.oom_control"));
           const peak = Number(read(join(m, swapless ? "memory.memsw.max_usage_in_bytes" : "memory.max_usage_in_bytes")).trim() || 0);
-          return { cpuMs: (usage() - cpuBase) / 1e6, peakBytes: peak, oomKilled: Number(/oom_kill (\d+)/.exec(oc)?.[1] ?? 0) > 0 };
+          return { cpuMs: (usage() - cpuBase) / 1e6, peakBytes: peak, oomKilled: ooms() > oomBase };
         },
         async kill() {
           await killLoop(join(p, "cgroup.procs"), k ? join(k, "cgroup.kill") : null);
         },
-        pids: () => listPids(join(p, "cgroup.procs")),
+        // Empty only when empty in every hierarchy it joined.
+        pids: () => made.flatMap((d) => listPids(join(d, "cgroup.procs"))),
         destroy() {
           for (const d of made) rmdirRetry(d);
         },
       };
     },
-  };
+  });
 }
 
 function rlimitOnly(reason: string): CgroupSupport {
-  return {
+  return withFreeList({
     mode: "rlimit",
     detail: `no writable cgroup controller (${reason}); limits by RLIMIT_AS/RLIMIT_NPROC/RLIMIT_CPU`,
     create() {
@@ -236,7 +273,7 @@ function rlimitOnly(reason: string): CgroupSupport {
         destroy() {},
       };
     },
-  };
+  });
 }
 
 let cached: CgroupSupport | null = null;

@@ -373,6 +373,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
       stopped = true;
       const all = [...pools.values()].flatMap((p) => p.idle.splice(0));
       await Promise.all(all.map((s) => s.discard()));
+      host?.cgroups.drain();
     },
   };
 }

@@ -126,7 +126,6 @@ let nextUid = UID_BASE + 1;
 const takeUid = () => freeUids.pop() ?? nextUid++;
 const releaseUid = (u: number) => freeUids.push(u);
 
-let seq = 0;
 
 export function bwrapArgs(host: Host, spec: SandboxSpec, uid: number): string[] {
   const a = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--uid", String(uid), "--gid", String(uid), "--hostname", "sandbox"];
@@ -139,8 +138,10 @@ export function bwrapArgs(host: Host, spec: SandboxSpec, uid: number): string[] 
   a.push("--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try", "/etc/alternatives", "/etc/alternatives");
   for (const [src, dest] of spec.binds ?? []) a.push("--ro-bind", src, dest);
   a.push("--proc", "/proc", "--dev", "/dev", "--size", String(spec.tmpfsBytes ?? 64 << 20), "--tmpfs", "/tmp", "--chdir", "/tmp");
-  // bwrap's root is a tmpfs the sandbox uid owns; freeze it so /tmp is the only writable place.
-  a.push("--remount-ro", "/");
+  a.push("--size", String(16 << 20), "--tmpfs", "/dev/shm");
+  // bwrap's root and /dev are tmpfs the sandbox uid owns, without a size cap:
+  // freeze them, so the size-capped /tmp and /dev/shm are the only writable places.
+  a.push("--remount-ro", "/", "--remount-ro", "/dev");
   a.push("--clearenv");
   const env = { PATH: "/usr/bin:/bin", HOME: "/tmp", LANG: "C.UTF-8", TMPDIR: "/tmp", ...spec.env };
   for (const [k, v] of Object.entries(env)) a.push("--setenv", k, v);
@@ -160,10 +161,9 @@ export interface Prepared {
 
 export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunLimits>): Prepared {
   const uid = takeUid();
-  const name = `s${process.pid}-${++seq}`;
   let group: RunGroup;
   try {
-    group = host.cgroups.create(name);
+    group = host.cgroups.acquire();
     group.setLimits({ memoryBytes: limitsHint?.memoryBytes ?? 512 << 20, pids: limitsHint?.pids ?? 64 });
   } catch (err) {
     releaseUid(uid);
@@ -190,7 +190,7 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
   try {
     proc = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: {} });
   } catch (err) {
-    group.destroy();
+    host.cgroups.release(group);
     releaseUid(uid);
     throw err;
   }
@@ -204,7 +204,7 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
     } catch {}
     await group.kill();
     await proc.exited.catch(() => {});
-    group.destroy();
+    host.cgroups.release(group);
     // The uid goes back only when nothing runs under it any more.
     if (host.cgroups.mode !== "rlimit" && group.pids().length === 0) releaseUid(uid);
   };

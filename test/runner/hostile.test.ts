@@ -45,7 +45,7 @@ describe.skipIf(skipReason !== null)("runner: hostile programs", () => {
   let r: RunnerService;
   let dataDir: string;
   let dbFile: string;
-  let server: ReturnType<typeof Bun.listen> | null = null;
+  let server: { port: number; stop(closeActive?: boolean): void } | null = null;
   let connections = 0;
   const watched: string[] = [];
   const before = new Map<string, string>();
@@ -57,6 +57,7 @@ describe.skipIf(skipReason !== null)("runner: hostile programs", () => {
     dataDir = mkdtempSync(join(tmpdir(), "gauntlet-hostile-"));
     dbFile = join(dataDir, "gauntlet.db");
     writeFileSync(dbFile, "secret database contents");
+    baseline = snapshot();
     server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: () => void connections++, data() {} } });
     for (const f of ["/etc/passwd", "/etc/hosts", dbFile, join(import.meta.dir, "..", "..", "package.json")]) {
       if (existsSync(f)) {
@@ -72,10 +73,15 @@ describe.skipIf(skipReason !== null)("runner: hostile programs", () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
+  // Other tests in this process may keep idle warm sandboxes; those existed
+  // before the run. Nothing started during a run may be alive after it.
+  const newSince = (before: Set<number>) => sandboxPids().filter((p) => !before.has(p.pid));
+  const snapshot = () => new Set(sandboxPids().map((p) => p.pid));
+  let baseline = new Set<number>();
   const py = async (source: string, limits = { timeMs: 1000, memoryMb: 128 }, stdin = "") => {
+    const before = snapshot();
     const res = await r.run({ language: "python3", source, stdin, limits });
-    const left = sandboxPids();
-    expect(left).toEqual([]);
+    expect(newSince(before)).toEqual([]);
     return res;
   };
 
@@ -84,7 +90,7 @@ describe.skipIf(skipReason !== null)("runner: hostile programs", () => {
     expect(["TLE", "RE", "MLE"]).toContain(a.status);
     const c = await r.run({ language: "c", source: "#include <unistd.h>\nint main(){for(;;)fork();}\n", limits: { timeMs: 1000 } });
     expect(["TLE", "RE"]).toContain(c.status);
-    expect(sandboxPids()).toEqual([]);
+    expect(newSince(baseline)).toEqual([]);
   }, 30_000);
 
   test("memory bomb is MLE", async () => {
@@ -108,7 +114,7 @@ describe.skipIf(skipReason !== null)("runner: hostile programs", () => {
     const a = await r.run({ language: "python3", source: "while True:\n    print('y' * 1000)\n", limits: { timeMs: 2000, outputBytes: 100_000 } });
     expect(a.status).toBe("OLE");
     expect(a.stdout.length).toBe(100_000);
-    expect(sandboxPids()).toEqual([]);
+    expect(newSince(baseline)).toEqual([]);
   }, 30_000);
 
   test("huge files stop at the tmpfs/file-size cap; nothing reaches the host", async () => {
@@ -156,7 +162,7 @@ int main(){ int s = socket(AF_INET, SOCK_STREAM, 0); printf("socket=%d\\n", s);
 
   test("writing outside the work dir fails; symlinks planted in the box aim nowhere on the host", async () => {
     const a = await py(`import os
-for p in ["/usr/evil", "/etc/passwd", "/bin/evil", "/proc/sys/kernel/hostname", "/evil", ${JSON.stringify(dbFile)}]:
+for p in ["/usr/evil", "/etc/passwd", "/bin/evil", "/proc/sys/kernel/hostname", "/evil", "/dev/evil", ${JSON.stringify(dbFile)}]:
     try:
         open(p, "w").write("pwned")
         print("WROTE", p)
@@ -235,7 +241,7 @@ except Exception as e:
 
   test("host files are unchanged after the whole suite", () => {
     for (const f of watched) expect(sha(f)).toBe(before.get(f)!);
-    expect(sandboxPids()).toEqual([]);
+    expect(newSince(baseline)).toEqual([]);
   });
 });
 
