@@ -198,12 +198,14 @@ ensure_user() {
 }
 
 # Runs the installed binary against the data dir, as the service user on a
-# real install so files it creates are the service's.
+# real install so files it creates are the service's. From / like systemd
+# starts it, so nothing in the directory the installer was run from (a
+# checkout's node_modules, a .env) can make it work here and fail there.
 run_gauntlet() {
   if [ "$NO_SYSTEMD" -eq 1 ]; then
-    GAUNTLET_DATA_DIR="$DATA_DIR" GAUNTLET_ENV=production "$BIN_PATH" "$@"
+    (cd / && GAUNTLET_DATA_DIR="$DATA_DIR" GAUNTLET_ENV=production "$BIN_PATH" "$@")
   else
-    runuser -u "$SERVICE_USER" -- env GAUNTLET_DATA_DIR="$DATA_DIR" GAUNTLET_ENV=production "$BIN_PATH" "$@"
+    (cd / && runuser -u "$SERVICE_USER" -- env GAUNTLET_DATA_DIR="$DATA_DIR" GAUNTLET_ENV=production "$BIN_PATH" "$@")
   fi
 }
 
@@ -228,6 +230,11 @@ backup_data() {
     systemctl stop gauntlet.service
   fi
   dest="$DATA_DIR/backups/pre-upgrade-$stamp-$old_version"
+  local n=1
+  while [ -e "$dest" ]; do
+    n=$((n + 1))
+    dest="$DATA_DIR/backups/pre-upgrade-$stamp-$old_version-$n"
+  done
   mkdir -p "$dest"
   local f copied=0
   for f in "$DATA_DIR"/gauntlet.db "$DATA_DIR"/gauntlet.db-wal; do
@@ -356,6 +363,10 @@ do_install() {
   install_data_dir
   if [ "$upgrade" -eq 1 ]; then
     log "upgrading $("$BIN_PATH" --version 2>/dev/null || echo '?') -> $NEW_VERSION"
+  fi
+  # Existing data (an upgrade, or a reinstall after --uninstall without
+  # --purge) is backed up before a new binary migrates it.
+  if [ "$first_db" -eq 0 ]; then
     backup_data
     if service_active; then systemctl stop gauntlet.service; fi
   fi

@@ -221,6 +221,18 @@ describe.skipIf(!BIN)("install into DESTDIR, upgrade, uninstall, purge", () => {
     expect(r.out).toContain("data kept");
   });
 
+  test("reinstalling over kept data backs it up first and creates no second organiser", () => {
+    const r = run(["--no-systemd", "--binary", BIN, "--lan"], env);
+    if (r.code !== 0) console.error(r.out, r.err);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain("one-time password");
+    expect(readdirSync(join(data, "backups"))).toHaveLength(2);
+    const db = new Database(join(data, "gauntlet.db"), { readonly: true });
+    expect((db.query("select count(*) as n from users").get() as { n: number }).n).toBe(1);
+    db.close();
+    expect(run(["--uninstall", "--no-systemd"], env).code).toBe(0);
+  });
+
   test("--uninstall --purge removes the data too", () => {
     const r = run(["--uninstall", "--purge", "--no-systemd"], env);
     expect(r.code).toBe(0);
