@@ -221,10 +221,14 @@ backup_data() {
   local stamp dest old_version
   stamp="$(date -u +%Y%m%dT%H%M%SZ)"
   old_version="$("$BIN_PATH" --version 2>/dev/null || echo unknown)"
-  if "$BIN_PATH" backup --help >/dev/null 2>&1 && run_gauntlet backup; then
-    log "backup made by 'gauntlet backup' (version $old_version)"
+  mkdir -p "$DATA_DIR/backups"
+  [ "$NO_SYSTEMD" -eq 1 ] || chown "$SERVICE_USER:$SERVICE_USER" "$DATA_DIR/backups"
+  dest="$DATA_DIR/backups/pre-upgrade-$stamp-$old_version.tar.gz"
+  if "$BIN_PATH" backup --help >/dev/null 2>&1 && run_gauntlet backup --to "$dest"; then
+    log "backup: $dest (gauntlet backup; restore with: gauntlet restore FILE --data EMPTY_DIR)"
     return 0
   fi
+  # No backup command (older binary, or it failed): copy the files offline.
   if service_active; then
     log "stopping gauntlet for the backup"
     systemctl stop gauntlet.service

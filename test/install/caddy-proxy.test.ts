@@ -7,7 +7,7 @@
  * access log, websockets through the proxy, and a client that cannot spoof its
  * address with X-Forwarded-For (the app's per-IP limits hold behind Caddy).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -18,6 +18,8 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { startServer, type ServerProc } from "../helpers/server.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
+// Each step runs the real binary (argon2, migrations); a busy shared box needs room.
+setDefaultTimeout(60_000);
 const caddy = Bun.which("caddy");
 if (!caddy) console.log("caddy-proxy.test: skipping: caddy is not installed (apt-get install caddy)");
 
