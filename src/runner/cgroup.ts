@@ -8,7 +8,7 @@
  * Groups are created under this process's own cgroup, so every sandbox stays
  * inside whatever limits the host put on the server.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export type CgroupMode = "v2" | "v1" | "rlimit";
@@ -130,10 +130,24 @@ function rmdirRetry(dir: string) {
   }
 }
 
+/** Removes groups left by runner processes that died (named g<pid>-<n>); live owners keep theirs. */
+function sweepStale(dir: string) {
+  try {
+    for (const name of readdirSync(dir)) {
+      const m = /^[gs](\d+)-\d+$/.exec(name);
+      if (!m || existsSync(`/proc/${m[1]}`)) continue;
+      try {
+        rmdirSync(join(dir, name));
+      } catch {}
+    }
+  } catch {}
+}
+
 function probeDir(base: string): string | null {
   try {
     const dir = join(base, PARENT);
     mkdirSync(dir, { recursive: true });
+    sweepStale(dir);
     const probe = join(dir, `probe-${process.pid}`);
     mkdirSync(probe);
     rmdirSync(probe);

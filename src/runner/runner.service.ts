@@ -352,11 +352,20 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
       }
       // The C++ header builds in the background (seconds, once per cache); C++ runs wait for it.
       void withPch();
+      // Warm the pools after the caller goes on (the server listens first), one pool per timer tick.
+      const todo: Array<[string, SandboxSpec]> = [];
       for (const l of langs) {
         if (!l.available) continue;
-        if (l.compile) refill(pool(`compile:${l.id}`, l.compile));
-        refill(pool(l.compile ? "binary" : l.id, l.run));
+        if (l.compile) todo.push([`compile:${l.id}`, l.compile]);
+        todo.push([l.compile ? "binary" : l.id, l.run]);
       }
+      const next = () => {
+        const item = todo.shift();
+        if (!item || stopped) return;
+        refill(pool(item[0], item[1]));
+        setTimeout(next, 5);
+      };
+      setTimeout(next, 0);
     },
     health() {
       return {
