@@ -290,7 +290,7 @@ describe("pairs", () => {
       expect(swaps[0].data.roles.filter((r: any) => r.role === "coder").map((r: any) => r.side).sort()).toEqual([0, 1]);
       t.cleanup();
     }
-  });
+  }, 30_000);
 
   test("disconnect inside the grace resumes; outside it forfeits", async () => {
     const { ps, id } = await pairsMatch();
