@@ -314,3 +314,45 @@ describe("pairs", () => {
     expect(end.winnerSide).toBe(0);
   });
 });
+
+describe("test files and Kattis over HTTP", () => {
+  test("multipart test upload, Kattis import from a JSON file map, export back", async () => {
+    const { org, problemId } = await setup();
+    const form = new FormData();
+    form.set("kind", "secret");
+    form.set("name", "big");
+    form.set("input", new Blob(["uploaded-input\n"]), "big.in");
+    form.set("answer", new Blob(["uploaded-input\n"]), "big.ans");
+    const res = await t.app.request(`/api/v1/admin/problems/${problemId}/tests`, { method: "POST", body: form, headers: { cookie: org.cookie! } });
+    expect(res.status).toBe(201);
+    const body: any = await res.json();
+    expect(body.problem.hiddenCount).toBe(3);
+    const bad = new FormData();
+    bad.set("kind", "weird");
+    const r2 = await t.app.request(`/api/v1/admin/problems/${problemId}/tests`, { method: "POST", body: bad, headers: { cookie: org.cookie! } });
+    expect(r2.status).toBe(400);
+    const r3 = await org.json("POST", `/api/v1/admin/problems/${problemId}/tests`, { kind: "secret" });
+    expect(r3.status).toBe(415);
+
+    const imp = await org.json("POST", "/api/v1/admin/problems/import/kattis", {
+      difficulty: "hard",
+      files: {
+        "problem.yaml": "name: Twice\nvalidator_flags: float_tolerance 1e-4\nlimits:\n  time_limit: 1\n",
+        "problem_statement/problem.en.md": "Print twice the number.",
+        "data/sample/1.in": "1\n",
+        "data/sample/1.ans": "2\n",
+        "data/secret/1.in": "1.5\n",
+        "data/secret/1.ans": "3\n",
+        "submissions/accepted/a.py": "print(2*float(input()))\n",
+      },
+    });
+    expect(imp.status).toBe(201);
+    expect(imp.body.problem).toMatchObject({ title: "Twice", difficulty: "hard", checker: "float:1e-4", timeLimitMs: 1000, sampleCount: 1, hiddenCount: 1 });
+    const exp = await org.json("GET", `/api/v1/admin/problems/${imp.body.problem.id}/export/kattis`);
+    expect(exp.body.files["data/secret/1.in"]).toBe("1.5\n");
+    expect(exp.body.files["submissions/accepted/a.py"]).toContain("float(input())");
+    expect(exp.body.files["problem.yaml"]).toContain("float_tolerance 1e-4");
+    const p = await t.player();
+    expect((await p.json("GET", `/api/v1/admin/problems/${imp.body.problem.id}/export/kattis`)).status).toBe(403);
+  });
+});
