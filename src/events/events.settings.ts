@@ -25,7 +25,8 @@ export const EventSettingsInput = z.strictObject({
   closeDistance: int(0, 100).optional(),
   hintCostPoints: int(0, 1_000_000).optional(),
   answersPerMinute: int(1, 1_000_000).optional(),
-  answersPerMinutePerIp: int(1, 10_000_000).optional(),
+  /** null: no per-IP limit (a whole LAN behind one NAT address; benchmarks). */
+  answersPerMinutePerIp: int(1, 10_000_000).nullable().optional(),
   xpPerTick: int(0, 1_000_000).optional(),
   xpTickMinutes: int(1, 1_000_000).optional(),
   xpPerSolve: int(0, 1_000_000).optional(),
@@ -46,7 +47,7 @@ export interface EventSettings {
   closeDistance: number;
   hintCostPoints: number;
   answersPerMinute: number;
-  answersPerMinutePerIp: number;
+  answersPerMinutePerIp: number | null;
   xpPerTick: number;
   xpTickMinutes: number;
   xpPerSolve: number;

@@ -69,7 +69,7 @@ test.each(["hint", "close_enough", "skip"] as const)("50 concurrent %s purchases
 test("order scoring: 30 concurrent first solvers never share a place", async () => {
   f = await huntFixture({ preset: "enigma7", settings: { answersPerMinutePerIp: 100_000 } });
   f.start();
-  const players = [];
+  const players: Awaited<ReturnType<HuntFixture["player"]>>[] = [];
   for (let i = 0; i < 30; i++) players.push(await f.player());
   for (const p of players) await p.json("GET", `${A}/current`);
   f.s.clock.advance(MIN);
@@ -79,12 +79,12 @@ test("order scoring: 30 concurrent first solvers never share a place", async () 
   expect(awards).toEqual([...Array(10).fill(100), ...Array(10).fill(90), ...Array(10).fill(85)]);
   const places = f.s.db.reader.query("SELECT place FROM progress WHERE puzzle_id = ? AND solved_at IS NOT NULL ORDER BY place").all(f.puzzleIds[0]) as { place: number }[];
   expect(places.map((r) => r.place)).toEqual(Array.from({ length: 30 }, (_, i) => i));
-});
+}, 60_000);
 
 test("the XP ticker writes each tick once, however often and concurrently it runs", async () => {
   f = await huntFixture({ preset: "enigma7", settings: { answersPerMinutePerIp: 100_000 } });
   f.start();
-  const ps = [];
+  const ps: Awaited<ReturnType<HuntFixture["player"]>>[] = [];
   for (let i = 0; i < 5; i++) ps.push(await f.player());
   for (const p of ps) await p.json("POST", `${A}/answer`, { answer: "wrong" });
   f.s.clock.advance(3 * HOUR + 5 * MIN);

@@ -202,11 +202,12 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const s = ev.settings;
       const kp = `hunt:ans:${user.id}:${puzzle.id}`;
       const ki = `hunt:ip:${ev.row.id}:${meta.ip ?? "?"}`;
+      const perIp = s.answersPerMinutePerIp;
       const a = limiter.peek(kp, s.answersPerMinute, MINUTE);
-      const b = limiter.peek(ki, s.answersPerMinutePerIp, MINUTE);
+      const b = perIp === null ? a : limiter.peek(ki, perIp, MINUTE);
       if (!a.ok || !b.ok) throw new AppError("rate_limited", undefined, { retryAfter: Math.max(a.retryAfter, b.retryAfter) });
       limiter.hit(kp, s.answersPerMinute, MINUTE);
-      limiter.hit(ki, s.answersPerMinutePerIp, MINUTE);
+      if (perIp !== null) limiter.hit(ki, perIp, MINUTE);
 
       const outcome: Outcome = judge(normalized, puzzle.key);
       const posted: LedgerRow[] = [];

@@ -9,12 +9,39 @@ import type { Deps, SessionUser } from "../lib/context.ts";
 import { leaderboardStore, type RankRow } from "./leaderboard.store.ts";
 
 const FROZEN_CACHE_MS = 2000;
+/** Organisers and banned accounts are few and change rarely; their list is re-read at most once a second. */
+const UNRANKED_CACHE_MS = 1000;
 
 export function leaderboardService(deps: Deps & { events: EventsService }) {
   const { db, clock, events } = deps;
   const store = leaderboardStore(db);
   // A frozen board changes only when someone is banned or re-roled; a short cache is exact enough.
   const frozenCache = new Map<number, { at: number; rows: RankRow[]; index: Map<number, number> }>();
+
+  let unranked = { at: -Infinity, ids: [] as number[] };
+  const unrankedIds = () => {
+    const t = performance.now();
+    if (t - unranked.at > UNRANKED_CACHE_MS) unranked = { at: t, ids: store.unrankedIds() };
+    return unranked.ids;
+  };
+  const totals = new Map<number, { at: number; n: number }>();
+
+  /** Ranked players ahead of a standing: the index count less the unranked ones ahead. */
+  function rankOf(eventId: number, includeIdle: boolean, s: { points: number; pointsAt: number; playerId: number }) {
+    const others = store.standingsOf(eventId, includeIdle, unrankedIds());
+    const before = (o: { points: number; pointsAt: number; playerId: number }) =>
+      o.points > s.points || (o.points === s.points && (o.pointsAt < s.pointsAt || (o.pointsAt === s.pointsAt && o.playerId < s.playerId)));
+    return store.ahead(eventId, includeIdle, s) - others.filter(before).length + 1;
+  }
+
+  function total(eventId: number, includeIdle: boolean) {
+    const t = performance.now();
+    const hit = totals.get(eventId);
+    if (hit && t - hit.at < UNRANKED_CACHE_MS) return hit.n;
+    const n = store.listed(eventId, includeIdle) - store.standingsOf(eventId, includeIdle, unrankedIds()).length;
+    totals.set(eventId, { at: t, n });
+    return n;
+  }
 
   function frozenRanking(eventId: number, freezeAt: number, includeIdle: boolean) {
     const t = performance.now();
@@ -54,7 +81,7 @@ export function leaderboardService(deps: Deps & { events: EventsService }) {
         if (own) {
           const ranked = viewer.role === "player" && (own.listed || includeIdle);
           me = {
-            rank: ranked ? store.ahead(e.id, includeIdle, { points: own.points, pointsAt: own.pointsAt, playerId: viewer.id }) + 1 : null,
+            rank: ranked ? rankOf(e.id, includeIdle, { points: own.points, pointsAt: own.pointsAt, playerId: viewer.id }) : null,
             playerId: viewer.id,
             username: viewer.username,
             points: own.points,
@@ -62,7 +89,7 @@ export function leaderboardService(deps: Deps & { events: EventsService }) {
           };
         }
       }
-      return { ...head, total: store.total(e.id, includeIdle), offset, ranks, me };
+      return { ...head, total: total(e.id, includeIdle), offset, ranks, me };
     },
   };
 }

@@ -43,37 +43,35 @@ export function leaderboardStore(db: Db) {
       return row ? { points: row.points, pointsAt: row.pointsAt, listed: row.f !== null } : null;
     },
 
-    /**
-     * How many ranked players are ahead of (points, pointsAt, playerId). The
-     * covering index answers the first count; the few unranked players
-     * (organisers, banned) ahead are subtracted rather than joined row by row.
-     */
+    /** How many listed players (ranked or not) are ahead of (points, pointsAt, playerId): a range count on the covering index. */
     ahead(eventId: number, includeIdle: boolean, s: { points: number; pointsAt: number; playerId: number }): number {
-      const all = r
-        .query(
-          `SELECT count(*) AS n FROM hunt_players WHERE event_id = ?1 AND (?2 OR first_attempt_at IS NOT NULL)
-           AND (points > ?3 OR (points = ?3 AND (points_at < ?4 OR (points_at = ?4 AND player_id < ?5))))`,
-        )
-        .get(eventId, includeIdle ? 1 : 0, s.points, s.pointsAt, s.playerId) as { n: number };
-      const unranked = r
-        .query(
-          `SELECT count(*) AS n FROM users u JOIN hunt_players h ON h.player_id = u.id AND h.event_id = ?1
-           WHERE (u.role <> 'player' OR u.banned_at IS NOT NULL) AND (?2 OR h.first_attempt_at IS NOT NULL)
-           AND (h.points > ?3 OR (h.points = ?3 AND (h.points_at < ?4 OR (h.points_at = ?4 AND h.player_id < ?5))))`,
-        )
-        .get(eventId, includeIdle ? 1 : 0, s.points, s.pointsAt, s.playerId) as { n: number };
-      return all.n - unranked.n;
-    },
-
-    total(eventId: number, includeIdle: boolean): number {
       return (
         r
           .query(
-            `SELECT count(*) AS n FROM hunt_players h JOIN users u ON u.id = h.player_id
-             WHERE h.event_id = ?1 AND (?2 OR h.first_attempt_at IS NOT NULL) AND u.role = 'player' AND u.banned_at IS NULL`,
+            `SELECT count(*) AS n FROM hunt_players WHERE event_id = ?1 AND (?2 OR first_attempt_at IS NOT NULL)
+             AND (points > ?3 OR (points = ?3 AND (points_at < ?4 OR (points_at = ?4 AND player_id < ?5))))`,
           )
-          .get(eventId, includeIdle ? 1 : 0) as { n: number }
+          .get(eventId, includeIdle ? 1 : 0, s.points, s.pointsAt, s.playerId) as { n: number }
       ).n;
+    },
+
+    /** Listed players of the event, ranked or not (index-only count). */
+    listed(eventId: number, includeIdle: boolean): number {
+      return (r.query("SELECT count(*) AS n FROM hunt_players WHERE event_id = ?1 AND (?2 OR first_attempt_at IS NOT NULL)").get(eventId, includeIdle ? 1 : 0) as { n: number }).n;
+    },
+
+    /** Accounts that are never ranked: organisers and banned players (few). */
+    unrankedIds: (): number[] => (r.query("SELECT id FROM users WHERE role <> 'player' OR banned_at IS NOT NULL").all() as { id: number }[]).map((x) => x.id),
+
+    /** Standings of the given players in an event (those listed). */
+    standingsOf(eventId: number, includeIdle: boolean, ids: number[]): Array<{ playerId: number; points: number; pointsAt: number }> {
+      if (!ids.length) return [];
+      return r
+        .query(
+          `SELECT player_id AS playerId, points, points_at AS pointsAt FROM hunt_players
+           WHERE event_id = ?1 AND (?2 OR first_attempt_at IS NOT NULL) AND player_id IN (SELECT value FROM json_each(?3))`,
+        )
+        .all(eventId, includeIdle ? 1 : 0, JSON.stringify(ids)) as Array<{ playerId: number; points: number; pointsAt: number }>;
     },
 
     /** The whole ranking as it stood at `at`, from the ledger (for a frozen board). */
