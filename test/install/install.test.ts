@@ -280,3 +280,26 @@ test.skipIf(!BIN)("install --domain --runner: the domain Caddyfile with HSTS; th
   expect(existsSync(dropin)).toBe(false);
   expect(existsSync(join(dest, "etc/systemd/system/gauntlet.service.d"))).toBe(false);
 });
+
+test.skipIf(!BIN)("upgrading from a binary without `backup` copies the database files instead", () => {
+  const dest = join(tmp, "oldbin");
+  expect(run(["--no-systemd", "--binary", BIN, "--lan"], { DESTDIR: dest }).code).toBe(0);
+  // Stand-in for an old release: everything works except the backup command.
+  const installed = join(dest, "usr/local/bin/gauntlet");
+  const real = join(tmp, "gauntlet-real");
+  writeFileSync(real, readFileSync(installed), { mode: 0o755 });
+  writeFileSync(installed, `#!/bin/sh\n[ "$1" = backup ] && { echo "error: unknown command" >&2; exit 2; }\nexec ${real} "$@"\n`, { mode: 0o755 });
+  const r = run(["--no-systemd", "--binary", BIN], { DESTDIR: dest });
+  if (r.code !== 0) console.error(r.out, r.err);
+  expect(r.code).toBe(0);
+  const backups = readdirSync(join(dest, "var/lib/gauntlet/backups"));
+  expect(backups).toHaveLength(1);
+  expect(backups[0]).toMatch(/^pre-upgrade-\d{8}T\d{6}Z-[^/]+$/);
+  expect(backups[0]).not.toEndWith(".tar.gz");
+  const copy = new Database(join(dest, "var/lib/gauntlet/backups", backups[0], "gauntlet.db"), { readonly: true });
+  expect((copy.query("select count(*) as n from users").get() as { n: number }).n).toBe(1);
+  expect((copy.query("pragma integrity_check").get() as { integrity_check: string }).integrity_check).toBe("ok");
+  copy.close();
+  // The new binary replaced the stand-in.
+  expect(readFileSync(installed).equals(readFileSync(BIN))).toBe(true);
+});
