@@ -738,7 +738,13 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
     presence,
     putCode,
     getCode,
-    match: (id: number, viewer: SessionUser | null) => matchView(getMatch(id), viewer),
+    match: (id: number, viewer: SessionUser | null) => {
+      const m = getMatch(id);
+      // A private room is visible to its players (and organisers) only, until it is over.
+      const member = viewer && (viewer.role === "organiser" || store.players(id).some((p) => p.userId === viewer.id));
+      if (!m.isPublic && !member && m.status !== "finished") throw new AppError("not_found", "No such match.");
+      return matchView(m, viewer);
+    },
     myMatch: (viewer: SessionUser) => {
       const m = store.activeMatchesOf(viewer.id)[0];
       return m ? matchView(m, viewer) : null;

@@ -137,6 +137,7 @@ describe("duel rooms", () => {
     const joined = await b.json("POST", "/api/v1/arena/rooms/join", { code: code.toLowerCase() });
     expect(joined.status).toBe(200);
     expect(joined.body.match.status).toBe("countdown");
+    expect((await c.json("GET", `/api/v1/arena/matches/${joined.body.match.id}`)).status).toBe(404);
     const full = await c.json("POST", "/api/v1/arena/rooms/join", { code });
     expect(full.status).toBe(409);
     expect(full.body.error.code).toBe("room_full");
