@@ -342,13 +342,19 @@ start_services() {
   systemctl restart gauntlet.service
   systemctl enable caddy.service >/dev/null 2>&1
   systemctl reload-or-restart caddy.service
+  # "active" only means the process exists; wait for the app itself to say
+  # ready (database open, migrations current), over bash's /dev/tcp since
+  # curl may not be installed.
   local i
-  for i in $(seq 1 50); do
-    systemctl is-active --quiet gauntlet.service && return 0
-    sleep 0.2
+  for i in $(seq 1 60); do
+    if timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/3000 && printf "GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && head -n1 <&3' 2>/dev/null | grep -q " 200 "; then
+      log "gauntlet is ready on 127.0.0.1:3000"
+      return 0
+    fi
+    sleep 0.5
     : "$i"
   done
-  die "gauntlet.service did not start; see: journalctl -u gauntlet -n 50"
+  die "gauntlet.service did not become ready in 30 s; see: journalctl -u gauntlet -n 50"
 }
 
 do_install() {
