@@ -133,6 +133,7 @@ export function parseWindow(w: string, maxMs: number): number {
 }
 
 export interface AnalyticsOptions {
+  /** Chunks per write; a chunk holds the rows recorded in one event-loop turn (at most 100). */
   batchSize?: number;
   batchDelayMs?: number;
   /** Rows waiting in memory beyond this are dropped (and counted) rather than growing without bound. */
@@ -191,9 +192,12 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
     if (pending === 0) for (const f of idle.splice(0)) f();
   };
 
-  const batcher = new BetterQueue<RequestRow, void>(
-    (batch: RequestRow | RequestRow[], cb: (err?: unknown) => void) => {
-      const rows = Array.isArray(batch) ? batch : [batch];
+  // Rows recorded in one turn of the event loop travel as one chunk: better-queue's
+  // per-task bookkeeping (an id, a ticket, events) then costs once per chunk, not per request.
+  type Chunk = { rows: RequestRow[] };
+  const batcher = new BetterQueue<Chunk, void>(
+    (batch: Chunk | Chunk[], cb: (err?: unknown) => void) => {
+      const rows = (Array.isArray(batch) ? batch : [batch]).flatMap((c) => c.rows);
       writeBatch(rows).then(
         () => {
           written += rows.length;
@@ -209,8 +213,16 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
       );
     },
     // No `id` option and no `id` field in a row: better-queue would merge rows sharing one.
-    { batchSize: opts.batchSize ?? 500, batchDelay: opts.batchDelayMs ?? 250, maxRetries: 0, store: new MemoryStore() },
+    { batchSize: opts.batchSize ?? 50, batchDelay: opts.batchDelayMs ?? 500, maxRetries: 0, store: new MemoryStore() },
   );
+
+  const CHUNK_ROWS = 100;
+  let chunk: Chunk | null = null;
+  const pushChunk = () => {
+    if (!chunk) return;
+    batcher.push(chunk);
+    chunk = null;
+  };
 
   const pruneOnce = async () => {
     const now = clock.now();
@@ -248,7 +260,12 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
           userId: f.userId ?? null,
         };
         pending++;
-        batcher.push(row);
+        if (!chunk) {
+          chunk = { rows: [] };
+          setImmediate(pushChunk);
+        }
+        chunk.rows.push(row);
+        if (chunk.rows.length >= CHUNK_ROWS) pushChunk();
       } catch (err) {
         log.warn("analytics record failed", { err });
       }

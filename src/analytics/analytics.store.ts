@@ -36,14 +36,18 @@ export interface LatencyDelta {
   count: number;
 }
 
+/** Rows per multi-row INSERT (12 parameters each, well under SQLite's 32766). */
+const MULTI = 50;
+
 export function analyticsStore(db: Db) {
   let prepared: ReturnType<typeof prepare> | null = null;
   // Prepared lazily: the tables exist only once migrations ran.
+  const insertSql = (n: number) =>
+    `INSERT INTO request_log (ts, method, route, status, duration_ms, request_id, ip, query, referer, host, user_agent, user_id) VALUES ${Array(n).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`;
   const prepare = () => ({
-    insertRow: db.writer.prepare(
-      `INSERT INTO request_log (ts, method, route, status, duration_ms, request_id, ip, query, referer, host, user_agent, user_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    insertRow: db.writer.prepare(insertSql(1)),
+    // Many rows per statement: one bind-and-step instead of MULTI, a third of the cost per row.
+    insertMany: db.writer.prepare(insertSql(MULTI)),
     upsertRollup: db.writer.prepare(
       `INSERT INTO request_rollup (minute, method, route, status, count, total_ms) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (minute, method, route, status) DO UPDATE SET count = count + excluded.count, total_ms = total_ms + excluded.total_ms`,
@@ -59,7 +63,31 @@ export function analyticsStore(db: Db) {
     /** Call inside a db.write body: raw rows and their rollups land in one commit. */
     insertBatch(rows: RequestRow[], rollups: RollupDelta[], latency: LatencyDelta[]) {
       const s = st();
-      for (const r of rows) {
+      let i = 0;
+      if (rows.length >= MULTI) {
+        const args: (string | number | null)[] = new Array(MULTI * 12);
+        for (; i + MULTI <= rows.length; i += MULTI) {
+          for (let j = 0; j < MULTI; j++) {
+            const r = rows[i + j];
+            const o = j * 12;
+            args[o] = r.ts;
+            args[o + 1] = r.method;
+            args[o + 2] = r.route;
+            args[o + 3] = r.status;
+            args[o + 4] = r.durationMs;
+            args[o + 5] = r.requestId;
+            args[o + 6] = r.ip;
+            args[o + 7] = r.query;
+            args[o + 8] = r.referer;
+            args[o + 9] = r.host;
+            args[o + 10] = r.userAgent;
+            args[o + 11] = r.userId;
+          }
+          s.insertMany.run(...args);
+        }
+      }
+      for (; i < rows.length; i++) {
+        const r = rows[i];
         s.insertRow.run(r.ts, r.method, r.route, r.status, r.durationMs, r.requestId, r.ip, r.query, r.referer, r.host, r.userAgent, r.userId);
       }
       for (const r of rollups) s.upsertRollup.run(r.minute, r.method, r.route, r.status, r.count, r.totalMs);

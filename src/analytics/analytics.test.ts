@@ -181,6 +181,16 @@ describe("request recording", () => {
     expect(s.analytics.stats().written).toBe(n);
   });
 
+  test("rows recorded in one burst are written whole and in order (multi-row inserts and the remainder)", async () => {
+    const s = testServices({ "analytics-ip": "full" });
+    cleanups.push(s.cleanup);
+    for (let i = 0; i < 237; i++) s.analytics.record({ method: "GET", route: `/r/${i}`, status: 200 + (i % 3), durationMs: i, ip: `10.0.${i % 256}.1`, requestId: `id-${i}` });
+    await s.analytics.flush();
+    const rows = s.db.reader.query("SELECT route, status, duration_ms AS d, ip, request_id AS rid FROM request_log ORDER BY id").all() as { route: string; status: number; d: number; ip: string; rid: string }[];
+    expect(rows.length).toBe(237);
+    rows.forEach((r, i) => expect(r).toEqual({ route: `/r/${i}`, status: 200 + (i % 3), d: i, ip: `10.0.${i % 256}.1`, rid: `id-${i}` }));
+  });
+
   test("retention prunes rows and rollups older than the setting, keeps newer ones", async () => {
     const s = testServices({ "analytics-retention-days": "2" });
     cleanups.push(s.cleanup);
