@@ -3,10 +3,12 @@ import { AppError } from "../lib/errors.ts";
 import { route } from "../lib/route.ts";
 import type { Services } from "../services.ts";
 import { adminUserRoutes } from "./users.routes.ts";
+import { adminLiveRoutes } from "./live.routes.ts";
 
 export function adminRoutes(s: Services) {
   return [
     ...adminUserRoutes(s),
+    ...adminLiveRoutes(s),
     route({
       method: "get",
       path: "/api/v1/admin/clock",

@@ -171,8 +171,9 @@ function App() {
   }, [p]);
   let content: preact.ComponentChildren;
   if (u === undefined && userError.value) content = <ErrorBox error={new Error(userError.value)} onRetry={loadMe} what="your account" />;
-  else if (u === undefined) content = <Loading />;
   else if (!r) content = <NotFound />;
+  // Public pages start loading their data while /me is still in flight; guarded ones wait for it.
+  else if (u === undefined && r.opts?.auth) content = <Loading />;
   else if (r.opts?.auth && !u) {
     queueMicrotask(() => navigate("/login?next=" + encodeURIComponent(p + location.search), { replace: true }));
     content = <Loading />;
