@@ -20,6 +20,8 @@ import { ARENA_COMMANDS } from "./arena/arena.cli.ts";
 import { registerBackupJobs } from "./backup/backup.jobs.ts";
 import { registerMultivacJobs } from "./multivac/multivac.service.ts";
 import { SandboxUnavailable } from "./runner/sandbox.ts";
+import { runnerService } from "./runner/runner.service.ts";
+import { remoteRunnerLoop } from "./runner/remote.ts";
 import { registerHuntJobs } from "./hunt/hunt.jobs.ts";
 
 class UsageError extends Error {}
@@ -157,6 +159,43 @@ const COMMANDS: Record<string, Command> = {
       s.db.close();
       console.log(created.length ? `created: ${created.join(", ")}` : "demo data already present");
       console.log(`organiser: ${DEMO_ORGANISER.username} / ${DEMO_ORGANISER.password}; players ${DEMO_PLAYERS.join(", ")} / ${DEMO_PASSWORD}`);
+      return 0;
+    },
+  },
+  runner: {
+    usage: "gauntlet runner --server URL --token T [--concurrency N]   (or GAUNTLET_RUNNER_TOKEN=T)",
+    summary: "Run code for a remote server: pull its run jobs with an organiser's runner token, run them in the local sandbox.",
+    own: { server: "the server's base URL (https://…)", token: "a runner token (POST /api/v1/admin/runner/tokens)", concurrency: "jobs at once (default: cores)" },
+    async run(p) {
+      const server = typeof p.flags.server === "string" ? p.flags.server : "";
+      // GAUNTLET_RUNNER_TOKEN keeps the secret out of `ps`.
+      const token = typeof p.flags.token === "string" ? p.flags.token : (process.env.GAUNTLET_RUNNER_TOKEN ?? "");
+      if (!/^https?:\/\//.test(server) || !token) throw new UsageError("usage: gauntlet runner --server URL --token T");
+      const log = createLogger("info");
+      const runner = runnerService({ config: { dataDir: "" } as Config, log });
+      try {
+        await runner.start();
+      } catch (e) {
+        if (e instanceof SandboxUnavailable) {
+          console.error(`error: cannot run code on this host: ${e.message}`);
+          return 2;
+        }
+        throw e;
+      }
+      const ac = new AbortController();
+      const stop = () => ac.abort();
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      const concurrency = Number(p.flags.concurrency) > 0 ? Number(p.flags.concurrency) : runner.slots;
+      log.info("remote runner started", { server, concurrency });
+      try {
+        await remoteRunnerLoop({ server, token, run: (r) => runner.run(r), concurrency, log, signal: ac.signal });
+      } catch (e) {
+        console.error(`error: ${(e as Error).message}`);
+        return 1;
+      } finally {
+        await runner.stop();
+      }
       return 0;
     },
   },

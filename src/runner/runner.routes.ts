@@ -8,11 +8,14 @@ import { AppError } from "../lib/errors.ts";
 import { route } from "../lib/route.ts";
 import type { Services } from "../services.ts";
 import { LANGUAGE_IDS } from "./languages.ts";
+import { CLAIM_WAIT_MS } from "./remote.ts";
 
 /** Playground limits: a source the size of any contest solution, input up to half the body limit. */
 export const MAX_SOURCE_CHARS = 64 * 1024;
 export const MAX_STDIN_CHARS = 256 * 1024;
 export const RUNS_PER_MINUTE = 30;
+/** A remote result's outputs were capped by its own limits (at most 8 MiB). */
+const MAX_OUTPUT_CHARS = 8 << 20;
 
 const RunBody = z.strictObject({
   language: z.enum(LANGUAGE_IDS as [string, ...string[]]),
@@ -31,6 +34,10 @@ const RunOut = z.object({
 });
 
 export function runnerRoutes(s: Services) {
+  const remote = () => {
+    if (!s.runner.remote) throw new AppError("not_found", "Remote runners are not available in this process.");
+    return s.runner.remote;
+  };
   return [
     route({
       method: "post",
@@ -53,6 +60,62 @@ export function runnerRoutes(s: Services) {
       summary: "Languages this runner offers (and why one is unavailable)",
       tags: ["runner"],
       handler: () => ({ languages: s.runner.languages() }),
+    }),
+    route({
+      method: "post",
+      path: "/api/v1/admin/runner/tokens",
+      auth: "organiser",
+      summary: "Create a token for a remote runner (`gauntlet runner --server URL --token T`); shown once",
+      tags: ["runner"],
+      body: z.strictObject({ name: z.string().trim().min(1).max(64) }),
+      status: 201,
+      handler: async (_c, { body }) => await remote().createToken(body.name),
+    }),
+    route({
+      method: "get",
+      path: "/api/v1/admin/runner/tokens",
+      auth: "organiser",
+      summary: "Remote runner tokens (never their secrets)",
+      tags: ["runner"],
+      handler: () => ({ tokens: remote().listTokens() }),
+    }),
+    route({
+      method: "delete",
+      path: "/api/v1/admin/runner/tokens/:id",
+      auth: "organiser",
+      summary: "Revoke a remote runner token (its runner is refused from its next call)",
+      tags: ["runner"],
+      params: z.strictObject({ id: z.string().min(1).max(64) }),
+      handler: async (_c, { params }) => {
+        await remote().revokeToken(params.id);
+      },
+    }),
+    route({
+      method: "post",
+      path: "/api/v1/runner/remote/claim",
+      auth: "none",
+      summary: "Remote runner: wait up to 20 s for the next run job (Authorization: Bearer runner token); 204 when none",
+      tags: ["runner"],
+      bodyOptional: true,
+      body: z.strictObject({}),
+      handler: async (c) => {
+        const tokenId = remote().authenticate(c.req.header("authorization"));
+        const job = await remote().claim(tokenId, CLAIM_WAIT_MS, c.req.raw.signal);
+        return job ? { job } : c.body(null, 204);
+      },
+    }),
+    route({
+      method: "post",
+      path: "/api/v1/runner/remote/jobs/:id",
+      auth: "none",
+      summary: "Remote runner: report the result of a job it claimed",
+      tags: ["runner"],
+      params: z.strictObject({ id: z.string().min(1).max(64) }),
+      body: RunOut.extend({ stdout: z.string().max(MAX_OUTPUT_CHARS), stderr: z.string().max(MAX_OUTPUT_CHARS), compileOutput: z.string().max(MAX_OUTPUT_CHARS).optional() }).strict(),
+      handler: (c, { params, body }) => {
+        const tokenId = remote().authenticate(c.req.header("authorization"));
+        remote().complete(tokenId, params.id, body);
+      },
     }),
     route({
       method: "get",

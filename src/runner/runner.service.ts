@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import type { Deps } from "../lib/context.ts";
 import { AppError } from "../lib/errors.ts";
 import { buildPch, frame, languages as languageTable, LANGUAGE_IDS, type Language, type LanguageId } from "./languages.ts";
+import { remoteHub } from "./remote.ts";
 import { prepare, probeHost, SandboxUnavailable, type Host, type Prepared, type RunLimits, type SandboxResult, type SandboxSpec } from "./sandbox.ts";
 
 export type RunStatus = "OK" | "CE" | "TLE" | "MLE" | "RE" | "OLE" | "IE";
@@ -124,7 +125,7 @@ export interface RunQueue {
   wait(id: number, timeoutMs?: number): Promise<{ status: string; result: unknown; error: string | null }>;
 }
 
-export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOptions = {}) {
+export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<Deps, "db" | "clock">>, opts: RunnerOptions = {}) {
   const { log } = deps;
   const slots = opts.slots ?? Math.max(1, availableParallelism());
   // Outside the data dir: sandboxes bind the header cache, and their uid must be able to reach it.
@@ -137,6 +138,9 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
   let stopped = false;
   const stats = { runs: 0, cold: 0, warm: 0, ie: 0, byStatus: {} as Record<string, number> };
   let queue: RunQueue | null = null;
+  let started = false;
+  // Remote runners (`gauntlet runner`) serve runs when this process has no runner role.
+  const remote = deps.db && deps.clock ? remoteHub({ db: deps.db, clock: deps.clock, log }) : null;
 
   interface Pool {
     key: string;
@@ -317,6 +321,17 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
      * otherwise in process.
      */
     async run(req: RunRequest): Promise<RunResult> {
+      // A process without the runner role never runs code itself; it needs a remote runner.
+      const localRole = deps.config.roles?.includes("runner") ?? true;
+      if (!started && !localRole && !remote?.active()) throw new AppError("runner_unavailable", "No code runner is connected to this server (start `gauntlet runner --server URL --token T`, or add the runner role).");
+      if (!started && remote?.active()) {
+        // Which toolchains exist is the remote box's business; it answers CE/IE itself.
+        if (!LANGUAGE_IDS.includes(req.language as LanguageId)) language(req.language);
+        const r = await remote.dispatch(req);
+        stats.runs++;
+        stats.byStatus[r.status] = (stats.byStatus[r.status] ?? 0) + 1;
+        return r;
+      }
       if (!queue || typeof req.source !== "string" || (req.stdin !== undefined && typeof req.stdin !== "string")) return runDirect(req);
       language(req.language);
       const id = await queue.add("run", { language: req.language, source: req.source, stdin: req.stdin ?? "", limits: req.limits }, { maxAttempts: 2 });
@@ -339,6 +354,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
     },
     compile,
     execute,
+    remote,
     languages() {
       return langs.map((l) => ({ id: l.id, name: l.name, available: l.available && !unavailable, ...(l.reason || unavailable ? { reason: unavailable ?? l.reason } : {}) }));
     },
@@ -350,6 +366,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
         if (err instanceof AppError) throw new SandboxUnavailable(err.message);
         throw err;
       }
+      started = true;
       // The C++ header builds in the background (seconds, once per cache); C++ runs wait for it.
       void withPch();
       // Warm the pools after the caller goes on (the server listens first), one pool per timer tick.
@@ -376,6 +393,8 @@ export function runnerService(deps: Pick<Deps, "config" | "log">, opts: RunnerOp
         pools: [...pools.values()].map((p) => ({ key: p.key, warm: p.idle.filter((s) => s.alive).length, target: p.want })),
         stats: { ...stats, byStatus: { ...stats.byStatus } },
         queue: queue ? "durable queue (kind run)" : "in-process",
+        local: started,
+        remote: remote?.stats() ?? null,
       };
     },
     async stop() {
