@@ -4,11 +4,13 @@ import { route } from "../lib/route.ts";
 import type { Services } from "../services.ts";
 import { adminUserRoutes } from "./users.routes.ts";
 import { adminLiveRoutes } from "./live.routes.ts";
+import { adminAntiCheatRoutes } from "./anticheat.routes.ts";
 
 export function adminRoutes(s: Services) {
   return [
     ...adminUserRoutes(s),
     ...adminLiveRoutes(s),
+    ...adminAntiCheatRoutes(s),
     route({
       method: "get",
       path: "/api/v1/admin/clock",

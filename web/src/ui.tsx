@@ -1,6 +1,6 @@
 /** Shared pieces: data loading with clear states, icons, countdowns, forms. */
 import type { ComponentChildren } from "preact";
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError, errorText, get } from "./api.ts";
 import { navigate } from "./router.tsx";
 
@@ -19,7 +19,8 @@ export function useApi<T = any>(path: string | null, deps: unknown[] = []): Load
   const [loading, setLoading] = useState(!!path);
   const [n, setN] = useState(0);
   const seq = useRef(0);
-  useEffect(() => {
+  // A layout effect starts the request right after render; a plain effect would wait for the next frame.
+  useLayoutEffect(() => {
     if (!path) return;
     const my = ++seq.current;
     const ctl = new AbortController();

@@ -61,7 +61,7 @@ export function AntiCheat() {
                 ["Answer", (r) => r.answer ?? r.normalized],
                 ["Players", names],
                 ["Puzzle", (r) => r.puzzleTitle ?? r.puzzleId],
-                ["First seen", (r) => fmtTime(r.firstAt ?? r.at)],
+                ["Seen", (r) => fmtTime(r.firstAt ?? r.at) + (r.lastAt && r.lastAt !== r.firstAt ? ` (+${Math.round((r.lastAt - r.firstAt) / 1000)} s)` : "")],
               ])}
               {section("Many accounts from one IP", pick(d, "sharedIps", "accountsPerIp"), [
                 ["IP", (r) => r.ip],
@@ -71,7 +71,7 @@ export function AntiCheat() {
               {section("Solve bursts", pick(d, "solveBursts", "bursts"), [
                 ["Player", (r) => r.username ?? r.playerId],
                 ["Solves", (r) => r.solves ?? r.count],
-                ["Within", (r) => (r.windowMs ? Math.round(r.windowMs / 1000) + " s" : "")],
+                ["Within", (r) => (r.to && r.from ? Math.round((r.to - r.from) / 1000) + " s" : "")],
                 ["At", (r) => fmtTime(r.from ?? r.at)],
               ])}
             </>
