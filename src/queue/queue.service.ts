@@ -137,7 +137,9 @@ interface Held {
   attempts: number;
   maxAttempts: number;
   topic: string | null;
-  ctrl: AbortController;
+  /** Created on first use of job.signal: most handlers never look at it. */
+  ctrl: AbortController | null;
+  abortReason: Error | null;
   started: boolean;
   done: boolean;
   cancel: boolean;
@@ -218,7 +220,8 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
 
   const workers = new Map<string, Worker>();
   const held = new Map<number, Held>();
-  const running = new Set<Promise<void>>();
+  let runningCount = 0;
+  let onIdle: (() => void) | null = null;
   const writes = new Set<Promise<unknown>>();
   const waiters = new Map<number, Array<(j: Job) => void>>();
 
@@ -289,24 +292,91 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
    */
   function enqueueInTx(kind: string, payload: unknown, o: EnqueueOptions = {}): number {
     if (!db.writer.inTransaction) throw new Error("queue.enqueue must run inside db.write()/db.transaction(); use queue.add otherwise");
-    const j = normalize(kind, payload, o);
+    return insertJob(normalize(kind, payload, o));
+  }
+
+  type Normalized = ReturnType<typeof normalize>;
+  type PendingAdd = { j: Normalized; resolve: (id: number) => void; reject: (e: unknown) => void };
+  let adds: PendingAdd[] | null = null;
+
+  /**
+   * add() calls made in the same turn share one write body: one savepoint and
+   * one promise settle instead of one each, which is most of an enqueue's cost.
+   */
+  function addBatched(j: Normalized): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      // Capped so a burst becomes several bodies: other writers' bodies interleave.
+      if (adds && adds.length < 1000) {
+        adds.push({ j, resolve, reject });
+        return;
+      }
+      const batch: PendingAdd[] = (adds = [{ j, resolve, reject }]);
+      const handed: Handed[] = [];
+      db.write(() => {
+        adds = null;
+        const out: Array<{ ok: boolean; v: unknown }> = new Array(batch.length);
+        for (let i = 0; i < batch.length; i++) {
+          // A failed statement rolls back alone (SQLite aborts the statement, not the transaction).
+          try {
+            out[i] = { ok: true, v: insertJob(batch[i].j, handed) };
+          } catch (e) {
+            out[i] = { ok: false, v: e };
+          }
+        }
+        return out;
+      }).then(
+        (out) => {
+          if (handed.length) startHanded(handed, true);
+          for (let i = 0; i < batch.length; i++) {
+            if (out[i].ok) batch[i].resolve(out[i].v as number);
+            else batch[i].reject(out[i].v);
+          }
+        },
+        (err) => {
+          if (adds === batch) adds = null;
+          startHanded(handed, false);
+          for (const x of batch) x.reject(err);
+        },
+      );
+    });
+  }
+
+  type Handed = { w: Worker; h: Held };
+
+  /** Starts (or gives back) jobs handed to local workers once their insert is known to be committed. */
+  function startHanded(list: Handed[], committed: boolean) {
+    for (const { w, h } of list) {
+      w.handoff--;
+      if (committed && !stopping) {
+        held.set(h.id, h);
+        w.buffer.push(h);
+        pump(w);
+      } else if (committed) void releaseHeld([h], true);
+    }
+  }
+
+  /**
+   * `handed`: the caller (add) learns of its own commit and starts handed-over
+   * jobs itself; without it (enqueue in someone else's body) a follow-up read
+   * in the next transaction confirms the row committed (a rolled-back body
+   * leaves no row, so nothing starts).
+   */
+  function insertJob(j: Normalized, handed?: Handed[]): number {
+    const kind = j.kind;
     const w = workersOn && !stopping ? workers.get(kind) : undefined;
     if (w && !w.more && j.topic === null && j.runAt <= j.now && w.running + w.buffer.length + w.handoff < w.concurrency) {
       const id = store.insertClaimed(j, owner, j.now + leaseMs);
       if (id === undefined) return store.idByKey(j.idempotencyKey!)!;
       w.handoff++;
       const h: Held = mkHeld({ id, kind, payload: j.payload, attempts: 1, max_attempts: j.maxAttempts, topic: null, fence: 1 });
+      if (handed) {
+        handed.push({ w, h });
+        return id;
+      }
       track(db.write(() => store.stillHeld(id, 1, owner))).then(
-        (ok) => {
-          w.handoff--;
-          if (ok && !stopping) {
-            held.set(id, h);
-            w.buffer.push(h);
-            pump(w);
-          } else if (ok) void releaseHeld([h], true);
-        },
+        (ok) => startHanded([{ w, h }], ok),
         (err) => {
-          w.handoff--;
+          startHanded([{ w, h }], false);
           log.error("handoff confirmation failed", { err, id });
         },
       );
@@ -320,7 +390,7 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
   // ---------- workers ----------
 
   function mkHeld(r: ClaimedRow): Held {
-    return { id: r.id, fence: r.fence, kind: r.kind, payload: r.payload, attempts: r.attempts, maxAttempts: r.max_attempts, topic: r.topic, ctrl: new AbortController(), started: false, done: false, cancel: false, lost: false };
+    return { id: r.id, fence: r.fence, kind: r.kind, payload: r.payload, attempts: r.attempts, maxAttempts: r.max_attempts, topic: r.topic, ctrl: null, abortReason: null, started: false, done: false, cancel: false, lost: false };
   }
 
   /** Marks a kind (or all) as possibly having due jobs, and claims if there is room. */
@@ -409,7 +479,13 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
       payload: parse(h.payload),
       attempts: h.attempts,
       topic: h.topic,
-      signal: h.ctrl.signal,
+      get signal() {
+        if (!h.ctrl) {
+          h.ctrl = new AbortController();
+          if (h.abortReason) h.ctrl.abort(h.abortReason);
+        }
+        return h.ctrl.signal;
+      },
       heartbeat: () => void beat([h]),
       progress: (n: number) => {
         if (!Number.isFinite(n)) return Promise.reject(new TypeError("progress must be a finite number"));
@@ -427,22 +503,25 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
     if (w.timeoutMs > 0) {
       timer = setTimeout(() => {
         const e = new Error(`timed out after ${w.timeoutMs} ms`);
-        h.ctrl.abort(e);
+        abort(h, e);
         settle(w, h, false, e);
       }, w.timeoutMs);
     }
-    const done = p.then(
+    runningCount++;
+    const ended = () => {
+      if (timer) clearTimeout(timer);
+      if (--runningCount === 0 && onIdle) onIdle();
+    };
+    p.then(
       (v) => {
-        if (timer) clearTimeout(timer);
+        ended();
         settle(w, h, true, v);
       },
       (e) => {
-        if (timer) clearTimeout(timer);
+        ended();
         settle(w, h, false, e);
       },
     );
-    running.add(done);
-    done.then(() => running.delete(done));
   }
 
   /** Records the outcome, fenced by the claim's token, and frees the slot. */
@@ -532,10 +611,16 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
     else pump(w);
   }
 
+  function abort(h: Held, reason: Error) {
+    if (h.abortReason) return;
+    h.abortReason = reason;
+    h.ctrl?.abort(reason);
+  }
+
   function markLost(h: Held) {
     if (h.lost || h.done) return;
     h.lost = true;
-    h.ctrl.abort(new Error("lease lost"));
+    abort(h, new Error("lease lost"));
     if (held.get(h.id) === h) held.delete(h.id);
     if (!h.started) {
       const w = workers.get(h.kind);
@@ -546,7 +631,7 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
 
   function requestLocalCancel(h: Held) {
     h.cancel = true;
-    h.ctrl.abort(new Error("cancelled"));
+    abort(h, new Error("cancelled"));
     if (!h.started) {
       const w = workers.get(h.kind);
       if (w && w.buffer.includes(h)) {
@@ -782,7 +867,13 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
 
     /** Enqueues in a write of its own. */
     add(kind: string, payload: unknown, o: EnqueueOptions = {}): Promise<number> {
-      return db.write(() => enqueueInTx(kind, payload, o));
+      let j: Normalized;
+      try {
+        j = normalize(kind, payload, o);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return addBatched(j);
     },
 
     /** Registers the handler of a kind (once per kind, before or after start()). */
@@ -970,10 +1061,10 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
         w.buffer = [];
       }
       await releaseHeld(unstarted, true);
-      if (running.size) {
+      if (runningCount > 0) {
         let timer: Timer | undefined;
         const timedOut = await Promise.race([
-          Promise.allSettled([...running]).then(() => false),
+          new Promise<boolean>((r) => (onIdle = () => r(false))),
           new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
         ]);
         if (timer) clearTimeout(timer);
@@ -982,7 +1073,7 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
           log.warn("grace period over; aborting running jobs", { count: left.length });
           for (const h of left) {
             h.done = true;
-            h.ctrl.abort(new Error("shutting down"));
+            abort(h, new Error("shutting down"));
           }
           await releaseHeld(left, false);
         }
