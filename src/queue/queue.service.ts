@@ -16,6 +16,9 @@
  * Delivery is at-least-once: a worker killed after its handler's effect
  * committed but before the completion did will see the job run again.
  */
+import BetterQueue from "better-queue";
+// Passed explicitly: better-queue otherwise require()s its store by a computed name, which a compiled binary cannot resolve.
+import MemoryStore from "better-queue-memory";
 import { Cron } from "croner";
 import { hostname } from "node:os";
 import type { Drizzle } from "../db/db.ts";
@@ -387,6 +390,41 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
     return id;
   }
 
+  // ---------- progress ----------
+
+  type ProgressTask = { key: string; id: number; fence: number; value: number };
+  let progressQueue: BetterQueue<ProgressTask, void> | null = null;
+  let progressRows = 0;
+  /**
+   * Progress is best-effort and can be reported thousands of times a second:
+   * better-queue's in-memory batcher keeps only the latest value per claim
+   * (merge by key) and writes each batch in one body. Losing a pending value in
+   * a crash costs nothing; the job itself never lives here.
+   */
+  const progressQ = () =>
+    (progressQueue ??= new BetterQueue<ProgressTask, void>(
+      (batch: ProgressTask | ProgressTask[], cb: (err: unknown) => void) => {
+        const list = Array.isArray(batch) ? batch : [batch];
+        progressRows += list.length;
+        track(
+          db.write(() => {
+            const now = clock.now();
+            return list.map((p) => store.progress(p.id, p.fence, p.value, now));
+          }),
+        ).then(
+          (oks) => {
+            oks.forEach((ok, i) => {
+              const h = held.get(list[i].id);
+              if (!ok && h && h.fence === list[i].fence) markLost(h);
+            });
+            cb(null);
+          },
+          (err) => cb(err),
+        );
+      },
+      { id: "key", merge: (_old, latest, cb) => cb(null, latest), batchSize: 200, batchDelay: 20, maxRetries: 0, store: new MemoryStore() },
+    ));
+
   // ---------- workers ----------
 
   function mkHeld(r: ClaimedRow): Held {
@@ -489,8 +527,8 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
       heartbeat: () => void beat([h]),
       progress: (n: number) => {
         if (!Number.isFinite(n)) return Promise.reject(new TypeError("progress must be a finite number"));
-        return track(db.write(() => store.progress(h.id, h.fence, n, clock.now()))).then((ok) => {
-          if (!ok) markLost(h);
+        return new Promise<void>((resolve, reject) => {
+          progressQ().push({ key: `${h.id}:${h.fence}`, id: h.id, fence: h.fence, value: n }, (err) => (err ? reject(err) : resolve()));
         });
       },
     };
@@ -1078,6 +1116,11 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
           await releaseHeld(left, false);
         }
       }
+      if (progressQueue) {
+        const q = progressQueue;
+        progressQueue = null;
+        await new Promise<void>((r) => q.destroy(() => r()));
+      }
       await Promise.allSettled([...writes]);
       workersOn = false;
       log.info("queue stopped", { owner });
@@ -1088,6 +1131,7 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
       return {
         owner,
         held: held.size,
+        progressRows,
         kinds: [...workers.values()].map((w) => ({ kind: w.kind, running: w.running, buffered: w.buffer.length, concurrency: w.concurrency })),
       };
     },

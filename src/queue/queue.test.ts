@@ -405,3 +405,31 @@ async function waitFor(cond: () => boolean, ms = 3000) {
     await Bun.sleep(2);
   }
 }
+
+describe("progress", () => {
+  test("rapid reports coalesce to the latest value per claim (better-queue merge), in few writes", async () => {
+    const s = make();
+    s.queue.register("chatty", async (j) => {
+      const all: Promise<void>[] = [];
+      for (let i = 1; i <= 500; i++) all.push(j.progress(i / 500));
+      await Promise.all(all);
+      return "ok";
+    });
+    s.queue.start({ cron: false });
+    const job = await s.queue.wait(await s.queue.add("chatty", null), 3000);
+    expect(job.progress).toBe(1);
+    // 500 reports in one turn: merged into one row write, not 500.
+    expect(s.queue.stats().progressRows).toBe(1);
+  });
+
+  test("a non-finite progress is refused", async () => {
+    const s = make();
+    let err: unknown;
+    s.queue.register("nanny", async (j) => {
+      err = await j.progress(NaN).catch((e) => e);
+    });
+    s.queue.start({ cron: false });
+    await s.queue.wait(await s.queue.add("nanny", null), 2000);
+    expect(err).toBeInstanceOf(TypeError);
+  });
+});
