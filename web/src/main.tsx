@@ -2,6 +2,7 @@ import { render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { post, reachable } from "./api.ts";
 import { lazy } from "./lazy.tsx";
+import { Markdown } from "./md.tsx";
 import { liveStatus } from "./live.ts";
 import { match, navigate, path } from "./router.tsx";
 import { announce, applyTheme, dismissToast, loadMe, politeMessage, setTheme, theme, toasts, user, userError } from "./state.ts";
@@ -135,7 +136,7 @@ function Toasts() {
           <Icon name={t.kind === "announcement" ? "bell" : t.kind === "error" ? "x" : t.kind === "success" ? "check" : "bell"} />
           <div>
             {t.title && <strong>{t.title}</strong>}
-            <p>{t.text}</p>
+            {t.kind === "announcement" ? <Markdown source={t.text} /> : <p>{t.text}</p>}
           </div>
           <button class="icon-button" aria-label="Dismiss" onClick={() => dismissToast(t.id)}>
             <Icon name="x" size={14} />

@@ -8,12 +8,14 @@ import { ProblemEditor, ProblemsAdmin } from "./problems.tsx";
 import { UsersAdmin } from "./users.tsx";
 import { Analytics } from "./analytics.tsx";
 import { AntiCheat } from "./anticheat.tsx";
+import { JobsAdmin } from "./jobs.tsx";
 
 const SECTIONS: [string, string, string][] = [
   ["/admin", "Dashboard", "monitor"],
   ["/admin/events", "Events", "puzzle"],
   ["/admin/problems", "Problems", "code"],
   ["/admin/users", "Users", "user"],
+  ["/admin/jobs", "Jobs", "clock"],
   ["/admin/analytics", "Analytics", "bolt"],
   ["/admin/anticheat", "Anti-cheat", "x"],
 ];
@@ -34,6 +36,7 @@ export function AdminApp() {
   else if (p === "/admin/users") body = <UsersAdmin />;
   else if (p === "/admin/analytics") body = <Analytics />;
   else if (p === "/admin/anticheat") body = <AntiCheat />;
+  else if (p === "/admin/jobs") body = <JobsAdmin />;
   else body = <p>There is no organiser page at {p}.</p>;
   return (
     <div class="admin">

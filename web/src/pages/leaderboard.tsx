@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { get } from "../api.ts";
 import { LineChart, type Series } from "../chart.tsx";
 import { eventPulse } from "../events.ts";
+import { liveStatus } from "../live.ts";
 import { announce, user } from "../state.ts";
 import { Empty, ErrorBox, Loading, pick } from "../ui.tsx";
 
@@ -76,6 +77,12 @@ export function LeaderboardPage({ eventKey, event }: { eventKey: string; event: 
     const t = setTimeout(load, 250);
     return () => clearTimeout(t);
   }, [pulse]);
+  const liveUp = liveStatus.value === "open";
+  useEffect(() => {
+    if (liveUp) return;
+    const t = setInterval(load, 15_000);
+    return () => clearInterval(t);
+  }, [liveUp, offset]);
   useEffect(() => {
     if (noServerHistory) return;
     get(`${path}/history?limit=10`).then(
