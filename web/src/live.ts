@@ -30,9 +30,9 @@ export class LiveClient {
   private stopped = false;
   private everOpened = false;
 
-  constructor(private url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/live") {
-    addEventListener("online", () => this.reconnectSoon(0));
-    addEventListener("offline", () => {
+  constructor(private url: string) {
+    globalThis.addEventListener?.("online", () => this.reconnectSoon(0));
+    globalThis.addEventListener?.("offline", () => {
       liveStatus.value = "offline";
     });
   }
@@ -75,7 +75,7 @@ export class LiveClient {
 
   private connect() {
     this.timer = null;
-    liveStatus.value = navigator.onLine === false ? "offline" : "connecting";
+    liveStatus.value = globalThis.navigator?.onLine === false ? "offline" : "connecting";
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.url);
@@ -120,7 +120,7 @@ export class LiveClient {
     if (this.stopped || this.subs.size === 0 && !this.everOpened) return;
     if (this.ws && this.ws.readyState <= WebSocket.OPEN && minDelay === 0) return;
     if (this.timer) clearTimeout(this.timer);
-    liveStatus.value = navigator.onLine === false ? "offline" : "connecting";
+    liveStatus.value = globalThis.navigator?.onLine === false ? "offline" : "connecting";
     const cap = Math.min(MAX_DELAY_MS, 500 * 2 ** this.attempt++);
     const delay = minDelay ?? Math.round(cap / 2 + Math.random() * (cap / 2));
     this.timer = setTimeout(() => this.connect(), delay);
@@ -185,4 +185,5 @@ export class LiveClient {
   }
 }
 
-export const live = new LiveClient();
+const here = typeof location === "undefined" ? null : location;
+export const live = new LiveClient(here ? (here.protocol === "https:" ? "wss://" : "ws://") + here.host + "/api/v1/live" : "ws://127.0.0.1/api/v1/live");

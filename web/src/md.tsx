@@ -31,7 +31,7 @@ function inline(text: string, key = 0): ComponentChildren[] {
       out.push(SAFE_IMG.test(src) ? <img key={k++} src={src} alt={m[3]} loading="lazy" /> : `![${m[3]}](${src})`);
     } else if (m[6] !== undefined) {
       const href = safeHref(m[6]!);
-      const external = href && /^https?:/i.test(href) && !href.startsWith(location.origin);
+      const external = href && /^https?:/i.test(href) && !(typeof location !== "undefined" && href.startsWith(location.origin));
       out.push(href ? <a key={k++} href={href} {...(external ? { rel: "noopener noreferrer nofollow", target: "_blank" } : {})}>{inline(m[5]!, k++)}</a> : m[5]);
     } else if (m[7] !== undefined || m[8] !== undefined) out.push(<strong key={k++}>{inline((m[7] ?? m[8])!, k++)}</strong>);
     else if (m[9] !== undefined || m[10] !== undefined) out.push(<em key={k++}>{inline((m[9] ?? m[10])!, k++)}</em>);
