@@ -657,7 +657,8 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
 
   // ------------------------------------------------------------ boot and profile
   function register() {
-    queue.register("judge", (job) => judgeJob(Number(job.payload.submissionId), job.attempts ?? 1), { concurrency: 4 });
+    // Judging compiles and runs in this process's sandboxes, so only a process with the runner role takes judge jobs.
+    if (deps.config.roles.includes("runner")) queue.register("judge", (job) => judgeJob(Number(job.payload.submissionId), job.attempts ?? 1), { concurrency: 4 });
     queue.register("arena.tick", async (job) => {
       await tick(Number(job.payload.matchId));
       return { ok: true };
