@@ -10,7 +10,9 @@
  * on their own data dir. The endpoint is GET /api/v1/me without a session
  * (401): routing, middleware, auth lookup, error mapping — the floor of an
  * API call, so the recorder's share is as large as it can be. Afterwards the
- * recording server's request_log must hold every answered request.
+ * recording server's request_log must hold every answered request. Also
+ * prints the server's CPU time per answer (/proc/PID/stat), which other jobs
+ * on a shared box disturb far less than requests/s.
  */
 import { Database } from "bun:sqlite";
 import { spawn, type Subprocess } from "bun";
@@ -58,6 +60,12 @@ async function start(name: string, extra: string[]): Promise<Srv> {
   throw new Error(`${name} did not start`);
 }
 
+/** utime + stime of a process in µs (/proc/PID/stat fields 14 and 15, in clock ticks of 10 ms). */
+async function cpuMicros(pid: number) {
+  const f = (await Bun.file(`/proc/${pid}/stat`).text()).split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
 async function load(url: string, seconds: number) {
   const until = performance.now() + seconds * 1000;
   let ok = 0;
@@ -81,10 +89,15 @@ try {
   await load(on.url, 1); // warm-up both (JIT, page cache)
   await load(off.url, 1);
   const res: Record<string, number[]> = { on: [], off: [] };
+  // Server CPU per answer: less sensitive than req/s to other jobs competing for the cores.
+  const cpu: Record<string, number[]> = { on: [], off: [] };
   let answeredOn = 0;
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of r % 2 ? [off, on] : [on, off]) {
+      const c0 = await cpuMicros(s.proc.pid);
       const x = await load(s.url, SECONDS);
+      if (s === on) await Bun.sleep(1100); // the batch written after the round belongs to it
+      cpu[s.name].push(((await cpuMicros(s.proc.pid)) - c0) / x.ok);
       if (x.bad) throw new Error(`${s.name}: ${x.bad} unexpected statuses`);
       res[s.name].push(x.rps);
       if (s === on) answeredOn += x.ok;
@@ -104,6 +117,7 @@ try {
   console.log(`| --- | --- | --- |`);
   console.log(`| analytics on (recording every request) | ${fmt(res.on)} | ${mean(res.on).toFixed(0)} |`);
   console.log(`| analytics off (peer) | ${fmt(res.off)} | ${mean(res.off).toFixed(0)} |`);
+  console.log(`server CPU per answer, µs: on ${fmt(cpu.on)} (mean ${mean(cpu.on).toFixed(1)}); off ${fmt(cpu.off)} (mean ${mean(cpu.off).toFixed(1)}); ratio ${(mean(cpu.on) / mean(cpu.off)).toFixed(3)}`);
   const ratio = mean(res.on) / mean(res.off);
   console.log(`ratio on/off: ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)} %)`);
   console.log(`recorded: ${rows} rows, rollups ${rolled}, for ${answeredOn} measured answers (+ warm-up)`);

@@ -159,11 +159,18 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
     if (salt === null) salt = store.saltRow()?.value ?? store.createSalt(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex"));
     return "h:" + new Bun.CryptoHasher("sha256").update(salt).update(ip).digest("hex").slice(0, 16);
   };
+  // The same few clients send most requests: remember their mapped form (bounded).
+  const ipCache = new Map<string, string>();
   const privacyIp = (ip: string | null | undefined) => {
     if (!ip) return null;
     if (mode === "full") return cap(ip, 64);
-    if (mode === "hash") return hashIp(ip);
-    return truncateIp(ip);
+    let v = ipCache.get(ip);
+    if (v === undefined) {
+      v = mode === "hash" ? hashIp(ip) : truncateIp(ip);
+      if (ipCache.size >= 10_000) ipCache.clear();
+      ipCache.set(ip, v);
+    }
+    return v;
   };
 
   const writeBatch = (rows: RequestRow[]) => {
@@ -213,7 +220,7 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
       );
     },
     // No `id` option and no `id` field in a row: better-queue would merge rows sharing one.
-    { batchSize: opts.batchSize ?? 50, batchDelay: opts.batchDelayMs ?? 500, maxRetries: 0, store: new MemoryStore() },
+    { batchSize: opts.batchSize ?? 50, batchDelay: opts.batchDelayMs ?? 1000, maxRetries: 0, store: new MemoryStore() },
   );
 
   const CHUNK_ROWS = 100;
