@@ -84,6 +84,7 @@ const b64 = (n: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(n))
       hp.run(ev.id, u.id, at, at, points, points ? at : 0);
       if (points) led.run(ev.id, u.id, points, at, `bench:${u.id}`);
     }
+    db.run("INSERT INTO hunt_score_buckets (event_id, points, players, listed) SELECT event_id, points, count(*), sum(first_attempt_at IS NOT NULL) FROM hunt_players GROUP BY event_id, points");
     const sess = db.query("INSERT INTO sessions (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)");
     for (let i = 0; i < PLAYERS; i++) {
       const u = user.get(`bench${i}`, `bench${i}`, now) as { id: number };

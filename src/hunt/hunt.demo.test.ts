@@ -26,4 +26,4 @@ test("seed --demo loads a playable hunt under both presets, once", async () => {
   } finally {
     t.cleanup();
   }
-});
+}, 30_000);

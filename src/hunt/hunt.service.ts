@@ -121,7 +121,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
 
   /** Inside a write body: the progress row of the bound puzzle, unlocking it now if needed. */
   function openProgress(tx: Drizzle, ev: LoadedEvent, playerId: number, p: LoadedPuzzle, now: number): ProgressRow {
-    store.ensurePlayer(tx, ev.row.id, playerId, now);
+    ledger.join(tx, ev.row.id, playerId, now);
     store.unlock(tx, ev.row.id, playerId, p.id, now);
     const g = store.txProgressOne(tx, playerId, p.id)!;
     if (g.solvedAt !== null) throw new AppError("already_solved");
@@ -151,7 +151,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       if (r.registration === "closed" && user.role !== "organiser") throw new AppError("forbidden", "Registration for this event is closed.");
       if (r.registration === "invite" && user.role !== "organiser" && code !== r.registrationCode) throw new AppError("forbidden", "That invite code is not valid.");
       const now = clock.now();
-      await db.write((tx) => store.ensurePlayer(tx, r.id, user.id, now));
+      await db.write((tx) => ledger.join(tx, r.id, user.id, now));
       return { joined: true };
     },
 
@@ -164,7 +164,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       if (current && !prog.has(current.id) && now >= ev.row.startsAt && now < ev.row.endsAt) {
         const p = current;
         await db.write((tx) => {
-          store.ensurePlayer(tx, ev.row.id, user.id, now);
+          ledger.join(tx, ev.row.id, user.id, now);
           store.unlock(tx, ev.row.id, user.id, p.id, now);
         });
         hp = store.player(ev.row.id, user.id);
@@ -214,7 +214,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const result = await db.write((tx) => {
         const g = openProgress(tx, ev, user.id, puzzle, now);
         store.insertAttempt(tx, { eventId: ev.row.id, puzzleId: puzzle.id, playerId: user.id, raw: input.answer, normalized, outcome, ip: meta.ip, userAgent: meta.userAgent, at: now });
-        store.setFirstAttempt(tx, ev.row.id, user.id, now);
+        ledger.markListed(tx, ev.row.id, user.id, now);
         const solves = outcome === "correct" || (outcome === "close" && !!g.closeEnoughActive);
         if (!solves) return { outcome, awarded: 0, next: null, finished: false };
 

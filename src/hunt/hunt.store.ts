@@ -75,8 +75,6 @@ export function huntStore(db: Db) {
     txProgress: (_tx: Drizzle, eventId: number, playerId: number) => progressOf(w, eventId, playerId),
     txReveals: (_tx: Drizzle, playerId: number, puzzleId: number) => revealsOf(w, playerId, puzzleId),
 
-    ensurePlayer: (_tx: Drizzle, eventId: number, playerId: number, now: number) =>
-      w.query("INSERT OR IGNORE INTO hunt_players (event_id, player_id, joined_at) VALUES (?, ?, ?)").run(eventId, playerId, now),
     /** Unlocks a puzzle for a player once; a second unlock keeps the first time. */
     unlock: (_tx: Drizzle, eventId: number, playerId: number, puzzleId: number, now: number) =>
       w.query("INSERT OR IGNORE INTO progress (player_id, puzzle_id, event_id, unlocked_at) VALUES (?, ?, ?, ?)").run(playerId, puzzleId, eventId, now),
@@ -95,8 +93,6 @@ export function huntStore(db: Db) {
     countSolve: (_tx: Drizzle, eventId: number, playerId: number) => w.query("UPDATE hunt_players SET solves = solves + 1 WHERE event_id = ? AND player_id = ?").run(eventId, playerId),
     setFinished: (_tx: Drizzle, eventId: number, playerId: number, now: number) =>
       w.query("UPDATE hunt_players SET finished_at = ? WHERE event_id = ? AND player_id = ? AND finished_at IS NULL").run(now, eventId, playerId),
-    setFirstAttempt: (_tx: Drizzle, eventId: number, playerId: number, now: number) =>
-      w.query("UPDATE hunt_players SET first_attempt_at = ? WHERE event_id = ? AND player_id = ? AND first_attempt_at IS NULL").run(now, eventId, playerId),
     setXpTicks: (_tx: Drizzle, eventId: number, playerId: number, ticks: number) =>
       w.query("UPDATE hunt_players SET xp_ticks = ? WHERE event_id = ? AND player_id = ? AND xp_ticks < ?").run(ticks, eventId, playerId, ticks),
     insertReveal: (_tx: Drizzle, playerId: number, puzzleId: number, idx: number, now: number, viaPowerup: boolean) =>

@@ -1,7 +1,7 @@
 /**
- * Rank queries. Live ranks read hunt_players' totals, which only the ledger
- * store changes, in the same transaction as each entry (index
- * hunt_players_rank serves both the page and the own-rank count). Frozen
+ * Rank queries. Live ranks read hunt_players' totals and the per-total
+ * buckets, which only the ledger store changes, in the same transaction as
+ * each entry (index hunt_players_rank serves the page and the tie count). Frozen
  * ranks are summed from the ledger entries up to freezeAt.
  */
 import type { Db } from "../db/db.ts";
@@ -43,21 +43,27 @@ export function leaderboardStore(db: Db) {
       return row ? { points: row.points, pointsAt: row.pointsAt, listed: row.f !== null } : null;
     },
 
-    /** How many listed players (ranked or not) are ahead of (points, pointsAt, playerId): a range count on the covering index. */
+    /**
+     * How many listed players (ranked or not) are ahead of (points, pointsAt,
+     * playerId): those with more points, summed over the per-total buckets,
+     * plus those with the same total who reached it first (a short index range).
+     */
     ahead(eventId: number, includeIdle: boolean, s: { points: number; pointsAt: number; playerId: number }): number {
-      return (
-        r
-          .query(
-            `SELECT count(*) AS n FROM hunt_players WHERE event_id = ?1 AND (?2 OR first_attempt_at IS NOT NULL)
-             AND (points > ?3 OR (points = ?3 AND (points_at < ?4 OR (points_at = ?4 AND player_id < ?5))))`,
-          )
-          .get(eventId, includeIdle ? 1 : 0, s.points, s.pointsAt, s.playerId) as { n: number }
-      ).n;
+      const more = r
+        .query("SELECT coalesce(sum(CASE WHEN ?2 THEN players ELSE listed END), 0) AS n FROM hunt_score_buckets WHERE event_id = ?1 AND points > ?3")
+        .get(eventId, includeIdle ? 1 : 0, s.points) as { n: number };
+      const tied = r
+        .query(
+          `SELECT count(*) AS n FROM hunt_players WHERE event_id = ?1 AND points = ?3 AND (?2 OR first_attempt_at IS NOT NULL)
+           AND (points_at < ?4 OR (points_at = ?4 AND player_id < ?5))`,
+        )
+        .get(eventId, includeIdle ? 1 : 0, s.points, s.pointsAt, s.playerId) as { n: number };
+      return more.n + tied.n;
     },
 
-    /** Listed players of the event, ranked or not (index-only count). */
+    /** Listed players of the event, ranked or not. */
     listed(eventId: number, includeIdle: boolean): number {
-      return (r.query("SELECT count(*) AS n FROM hunt_players WHERE event_id = ?1 AND (?2 OR first_attempt_at IS NOT NULL)").get(eventId, includeIdle ? 1 : 0) as { n: number }).n;
+      return (r.query("SELECT coalesce(sum(CASE WHEN ?2 THEN players ELSE listed END), 0) AS n FROM hunt_score_buckets WHERE event_id = ?1").get(eventId, includeIdle ? 1 : 0) as { n: number }).n;
     },
 
     /** Accounts that are never ranked: organisers and banned players (few). */

@@ -62,8 +62,18 @@ export function ledgerService(deps: Deps) {
 
     entries: (eventId: number, playerId: number) => store.entriesOf(eventId, playerId),
 
-    /** Every total that differs from the sum of its entries (empty: consistent). */
-    check: () => ({ ...store.counts(), mismatches: store.mismatches() }),
+    /** Inside a write body: a player's totals row in an event (0 points). */
+    join: (tx: Drizzle, eventId: number, playerId: number, at: number) => store.join(tx, eventId, playerId, at),
+    /** Inside a write body: the player's first counted attempt, from which they are listed and earn XP. */
+    markListed: (tx: Drizzle, eventId: number, playerId: number, at: number) => store.markListed(tx, eventId, playerId, at),
+
+    /** Every total that differs from the sum of its entries, and every rank bucket that differs from the totals (empty: consistent). */
+    check() {
+      const mismatches = store.mismatches();
+      for (const b of store.bucketMismatches())
+        mismatches.push({ eventId: b.eventId, playerId: 0, field: `rank bucket ${b.points} (players/listed)`, shown: b.bp ?? 0, ledger: b.rp ?? 0 });
+      return { ...store.counts(), mismatches };
+    },
   };
   return svc;
 }

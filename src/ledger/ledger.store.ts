@@ -32,7 +32,33 @@ export interface Mismatch {
 
 export function ledgerStore(db: Db) {
   const w = db.writer;
+  // A decrement is a plain UPDATE: the row exists, and an upsert's VALUES would
+  // meet the CHECK (>= 0) before the conflict turns it into an update.
+  const bucket = (eventId: number, points: number, players: number, listed: number) =>
+    players <= 0 && listed <= 0
+      ? w.query("UPDATE hunt_score_buckets SET players = players + ?3, listed = listed + ?4 WHERE event_id = ?1 AND points = ?2").run(eventId, points, players, listed)
+      : w
+          .query(
+            `INSERT INTO hunt_score_buckets (event_id, points, players, listed) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(event_id, points) DO UPDATE SET players = players + ?3, listed = listed + ?4`,
+          )
+          .run(eventId, points, players, listed);
+  /** The totals row of a player in an event, created with 0 points (counted in the 0 bucket). */
+  const join = (eventId: number, playerId: number, at: number) => {
+    const r = w.query("INSERT OR IGNORE INTO hunt_players (event_id, player_id, joined_at) VALUES (?, ?, ?)").run(eventId, playerId, at);
+    if (r.changes) bucket(eventId, 0, 1, 0);
+    return r.changes === 1;
+  };
   return {
+    join: (_tx: Drizzle, eventId: number, playerId: number, at: number) => join(eventId, playerId, at),
+    /** Records the first counted attempt (once): from then on the player is listed. */
+    markListed(_tx: Drizzle, eventId: number, playerId: number, at: number) {
+      const row = w
+        .query("UPDATE hunt_players SET first_attempt_at = ? WHERE event_id = ? AND player_id = ? AND first_attempt_at IS NULL RETURNING points")
+        .get(at, eventId, playerId) as { points: number } | null;
+      if (row) bucket(eventId, row.points, 0, 1);
+    },
+
     /**
      * Inserts the entry unless its idempotency key exists; returns the new row
      * or null. `tx` proves the caller is inside a write body.
@@ -45,10 +71,16 @@ export function ledgerStore(db: Db) {
         )
         .get(e.eventId, e.playerId, e.kind, e.amount, e.currency, e.puzzleId ?? null, e.at, e.reason ?? null, e.idempotencyKey ?? null, e.createdBy ?? null) as { id: number } | null;
       if (!row) return null;
-      w.query("INSERT OR IGNORE INTO hunt_players (event_id, player_id, joined_at) VALUES (?, ?, ?)").run(e.eventId, e.playerId, e.at);
+      join(e.eventId, e.playerId, e.at);
       if (e.currency === "points") {
-        if (e.amount !== 0)
-          w.query("UPDATE hunt_players SET points = points + ?, points_at = ? WHERE event_id = ? AND player_id = ?").run(e.amount, e.at, e.eventId, e.playerId);
+        if (e.amount !== 0) {
+          const h = w
+            .query("UPDATE hunt_players SET points = points + ?, points_at = ? WHERE event_id = ? AND player_id = ? RETURNING points, first_attempt_at AS f")
+            .get(e.amount, e.at, e.eventId, e.playerId) as { points: number; f: number | null };
+          const listed = h.f === null ? 0 : 1;
+          bucket(e.eventId, h.points - e.amount, -1, -listed);
+          bucket(e.eventId, h.points, 1, listed);
+        }
       } else if (e.kind === "powerup") {
         w.query("UPDATE hunt_players SET xp_spent = xp_spent - ? WHERE event_id = ? AND player_id = ?").run(e.amount, e.eventId, e.playerId);
       } else {
@@ -102,6 +134,17 @@ export function ledgerStore(db: Db) {
       }
       return out;
     },
+
+    /** Score buckets that differ from a recount of hunt_players. */
+    bucketMismatches: () =>
+      db.reader
+        .query(
+          `WITH real AS (SELECT event_id, points, count(*) AS players, sum(first_attempt_at IS NOT NULL) AS listed FROM hunt_players GROUP BY event_id, points)
+           SELECT coalesce(b.event_id, r.event_id) AS eventId, coalesce(b.points, r.points) AS points, b.players AS bp, r.players AS rp, b.listed AS bl, r.listed AS rl
+           FROM hunt_score_buckets b FULL OUTER JOIN real r ON r.event_id = b.event_id AND r.points = b.points
+           WHERE coalesce(b.players, 0) <> coalesce(r.players, 0) OR coalesce(b.listed, 0) <> coalesce(r.listed, 0)`,
+        )
+        .all() as Array<{ eventId: number; points: number; bp: number | null; rp: number | null; bl: number | null; rl: number | null }>,
 
     counts: () => db.reader.query("SELECT (SELECT count(*) FROM ledger) AS entries, (SELECT count(*) FROM hunt_players) AS players").get() as { entries: number; players: number },
   };

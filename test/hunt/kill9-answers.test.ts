@@ -17,6 +17,8 @@ import { command, httpClient, startServer, type ServerProc } from "../helpers/se
 const PLAYERS = 16;
 const PUZZLES = 5;
 const env = { GAUNTLET_SIGNUP_PER_IP_PER_HOUR: "100000", GAUNTLET_LOGIN_PER_IP_PER_MINUTE: "100000" };
+// No runner role: its warm sandbox pools are not what is tested and cost CPU on a shared box.
+const args = ["--roles", "api,worker,cron"];
 const procs: ServerProc[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), "gauntlet-hunt-kill9-"));
 afterAll(() => {
@@ -34,7 +36,7 @@ test(
   "kill -9 under answer load: every acknowledged answer and solve survives; check-ledger passes",
   async () => {
     expect((await run(["user", "create", "k9org", "--admin", "--password", "organiser passphrase"])).code).toBe(0);
-    const srv = await startServer({ dataDir, env });
+    const srv = await startServer({ dataDir, env, args });
     procs.push(srv);
     const org = httpClient(srv.url);
     expect((await org.json("POST", "/api/v1/auth/login", { username: "k9org", password: "organiser passphrase" })).status).toBe(200);
@@ -60,6 +62,7 @@ test(
     );
 
     let stop = false;
+    const errors: string[] = [];
     let total = 0;
     const loops = players.map(async (p) => {
       while (!stop) {
@@ -75,19 +78,25 @@ test(
             }
           } else if (r.status === 409 && r.body.error.code === "already_solved") {
             p.current = PUZZLES + 1;
+          } else {
+            errors.push(`${r.status} ${JSON.stringify(r.body)}`);
+            await Bun.sleep(10);
           }
         } catch {
           return; // the server is gone
         }
       }
     });
-    while (total < 400) await Bun.sleep(20);
+    const deadline = Date.now() + 30_000;
+    while (total < 300 && Date.now() < deadline) await Bun.sleep(20);
+    expect(errors.slice(0, 3)).toEqual([]);
+    expect(total).toBeGreaterThanOrEqual(300);
     await srv.kill();
     stop = true;
     await Promise.all(loops);
 
     // Restart on the same data: recovery, then a clean stop so the file is complete.
-    const again = await startServer({ dataDir, env });
+    const again = await startServer({ dataDir, env, args });
     procs.push(again);
     expect((await again.stop()) ?? 0).toBe(0);
 

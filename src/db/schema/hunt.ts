@@ -206,3 +206,20 @@ export const actionLog = sqliteTable(
   },
   (t) => [index("action_log_event_player").on(t.eventId, t.playerId, t.at)],
 );
+
+/**
+ * How many players of an event hold each points total (all, and listed: with
+ * a first attempt). Maintained by the ledger store in the same transaction
+ * as hunt_players, so an own rank is a short sum over distinct totals
+ * instead of a count over every player.
+ */
+export const huntScoreBuckets = sqliteTable(
+  "hunt_score_buckets",
+  {
+    eventId: integer("event_id").notNull(),
+    points: integer("points").notNull(),
+    players: integer("players").notNull().default(0),
+    listed: integer("listed").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.points] }), check("hunt_score_buckets_nonneg", sql`${t.players} >= 0 AND ${t.listed} >= 0`)],
+);

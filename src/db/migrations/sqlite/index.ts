@@ -5,6 +5,7 @@ import m2 from "./0002_analytics.sql" with { type: "text" };
 import m3 from "./0003_arena.sql" with { type: "text" };
 import m5 from "./0005_queue.sql" with { type: "text" };
 import m6 from "./0006_queue_indexes.sql" with { type: "text" };
+import m7 from "./0007_hunt_rank_buckets.sql" with { type: "text" };
 
 export const MIGRATIONS: { tag: string; sql: string }[] = [
   { tag: "0000_init", sql: m0 },
@@ -13,4 +14,5 @@ export const MIGRATIONS: { tag: string; sql: string }[] = [
   { tag: "0003_arena", sql: m3 },
   { tag: "0005_queue", sql: m5 },
   { tag: "0006_queue_indexes", sql: m6 },
+  { tag: "0007_hunt_rank_buckets", sql: m7 },
 ];
