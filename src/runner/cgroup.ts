@@ -106,10 +106,19 @@ function listPids(procsFile: string): number[] {
     .map(Number);
 }
 
-async function killLoop(procsFile: string, killFile: string | null) {
-  for (let i = 0; i < 200; i++) {
+/**
+ * Kills until the group is empty. cgroup.procs drops a task as it starts to
+ * exit; pids.current drops only when it is fully released, so with a pids
+ * controller we wait for that too (a dying task is gone, not just leaving).
+ */
+async function killLoop(procsFile: string, killFile: string | null, pidsCurrent: string | null) {
+  for (let i = 0; i < 300; i++) {
     const pids = listPids(procsFile);
-    if (!pids.length) return;
+    if (!pids.length) {
+      if (!pidsCurrent || Number(read(pidsCurrent).trim() || 0) === 0) return;
+      await Bun.sleep(i < 10 ? 1 : 10);
+      continue;
+    }
     if (!(killFile && tryWrite(killFile, "1"))) {
       for (const pid of pids) {
         try {
@@ -200,7 +209,7 @@ function detectV2(): CgroupSupport | null {
             oomKilled: ooms() > oomBase,
           };
         },
-        kill: () => killLoop(join(dir, "cgroup.procs"), join(dir, "cgroup.kill")),
+        kill: () => killLoop(join(dir, "cgroup.procs"), join(dir, "cgroup.kill"), join(dir, "pids.current")),
         pids: () => (reusable ? listPids(join(dir, "cgroup.procs")) : [-1]),
         destroy: () => rmdirRetry(dir),
       };
@@ -260,7 +269,7 @@ function detectV1(): CgroupSupport | null {
           return { cpuMs: (usage() - cpuBase) / 1e6, peakBytes: peak, oomKilled: ooms() > oomBase };
         },
         async kill() {
-          await killLoop(join(p, "cgroup.procs"), k ? join(k, "cgroup.kill") : null);
+          await killLoop(join(p, "cgroup.procs"), k ? join(k, "cgroup.kill") : null, join(p, "pids.current"));
         },
         // Empty only when empty in every hierarchy it joined.
         pids: () => made.flatMap((d) => listPids(join(d, "cgroup.procs"))),

@@ -64,7 +64,7 @@ const LAUNCHER = [
   'exec "$@" 9<"$b"',
 ].join("\n");
 
-export const UID_BASE = 60000;
+export const UID_BASE = 200_000;
 
 export interface Host {
   bwrap: string;
@@ -120,15 +120,74 @@ function safeRead(p: string) {
   }
 }
 
-// Distinct uid per live sandbox: per-uid RLIMIT_NPROC, and "no process left" is checkable by uid.
+/**
+ * Distinct uid per live sandbox (per-uid RLIMIT_NPROC; "no process left" is
+ * checkable by uid), and distinct across runner processes on one host: each
+ * process claims a block of UIDS_PER_PROCESS uids with an exclusively
+ * created lock file naming its pid (a dead owner's block is taken over).
+ */
+export const UIDS_PER_PROCESS = 64;
+const BLOCKS = 1024;
+const LOCK_DIR = "/run/gauntlet-runner";
+let block: number | null = null;
 const freeUids: number[] = [];
-let nextUid = UID_BASE + 1;
-const takeUid = () => freeUids.pop() ?? nextUid++;
+let nextIdx = 0;
+
+function claimBlock(): number {
+  if (block !== null) return block;
+  mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+  const start = process.pid % BLOCKS;
+  for (let k = 0; k < BLOCKS; k++) {
+    const b = (start + k) % BLOCKS;
+    const f = join(LOCK_DIR, `uids-${b}`);
+    try {
+      writeFileSync(f, String(process.pid), { flag: "wx" });
+      block = b;
+      break;
+    } catch {
+      const owner = Number(safeRead(f));
+      if (owner === process.pid || !owner || !existsSync(`/proc/${owner}`)) {
+        writeFileSync(f, String(process.pid));
+        block = b;
+        break;
+      }
+    }
+  }
+  if (block === null) throw new Error("no free sandbox uid block");
+  process.once("exit", () => {
+    try {
+      require("node:fs").unlinkSync(join(LOCK_DIR, `uids-${block}`));
+    } catch {}
+  });
+  return block;
+}
+
+/** The uids this process gives its sandboxes. */
+export function uidRange(): { first: number; last: number } {
+  const b = claimBlock();
+  return { first: UID_BASE + b * UIDS_PER_PROCESS, last: UID_BASE + (b + 1) * UIDS_PER_PROCESS - 1 };
+}
+
+/** The block of another runner process (tests), or null. */
+export function uidRangeOf(pid: number): { first: number; last: number } | null {
+  for (let b = 0; b < BLOCKS; b++) {
+    if (Number(safeRead(join(LOCK_DIR, `uids-${b}`))) === pid) return { first: UID_BASE + b * UIDS_PER_PROCESS, last: UID_BASE + (b + 1) * UIDS_PER_PROCESS - 1 };
+  }
+  return null;
+}
+
+function takeUid(): number {
+  const { first } = uidRange();
+  const u = freeUids.pop();
+  if (u !== undefined) return u;
+  if (nextIdx >= UIDS_PER_PROCESS) throw new Error("every sandbox uid of this process is in use");
+  return first + nextIdx++;
+}
 const releaseUid = (u: number) => freeUids.push(u);
 
 
 export function bwrapArgs(host: Host, spec: SandboxSpec, uid: number): string[] {
-  const a = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--uid", String(uid), "--gid", String(uid), "--hostname", "sandbox"];
+  const a = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--as-pid-1", "--uid", String(uid), "--gid", String(uid), "--hostname", "sandbox"];
   for (const e of host.rootfs) {
     const st = lstatSync(e);
     if (st.isSymbolicLink()) a.push("--symlink", readlinkSync(e), e);
@@ -206,7 +265,7 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
     await proc.exited.catch(() => {});
     host.cgroups.release(group);
     // The uid goes back only when nothing runs under it any more.
-    if (host.cgroups.mode !== "rlimit" && group.pids().length === 0) releaseUid(uid);
+    if (host.cgroups.mode === "rlimit" ? pidsOfUid(uid).length === 0 : group.pids().length === 0) releaseUid(uid);
   };
 
   return {
