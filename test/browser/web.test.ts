@@ -270,6 +270,14 @@ d("web app in Chromium", () => {
       expect(puzzles.body.puzzles.map((p: any) => p.title)).toEqual(["Colours"]);
       expect(puzzles.body.puzzles[0].hints[0].text).toBe("Look up.");
       await shot(page, "10-admin-event");
+      // Freeze the new event's leaderboard: players are told it is frozen.
+      await page.getByRole("button", { name: "Freeze leaderboard" }).click();
+      await page.locator(".toast", { hasText: "The leaderboard is frozen." }).waitFor();
+      expect((await org.json("GET", "/api/v1/events/browser-hunt")).body.event.freezeAt).toEqual(expect.any(Number));
+      await player.page.goto(srv.url + "/e/browser-hunt/leaderboard");
+      await player.page.getByText("The leaderboard is frozen").waitFor();
+      await player.page.goto(srv.url + "/e/demo-hunt");
+      await player.page.getByRole("heading", { name: /Announcements/ }).waitFor();
 
       // An announcement on the demo hunt reaches the player's open page live.
       await page.goto(srv.url + "/admin/events/demo-hunt");
@@ -316,7 +324,7 @@ d("web app in Chromium", () => {
       ] as const) {
         await page.goto(srv.url + path);
         await page.getByRole("heading", { name: heading, exact: true }).waitFor();
-        await page.locator(".loading").waitFor({ state: "detached" });
+        await page.waitForFunction(() => !document.querySelector(".loading"));
         expect(await page.locator(".notice.error").count()).toBe(0);
         await shot(page, file);
       }

@@ -4,7 +4,7 @@ import { ARENA, matchIdOf } from "../arena-api.ts";
 import { live } from "../live.ts";
 import { navigate } from "../router.tsx";
 import { announce, user } from "../state.ts";
-import { Field, FormError, Icon, Page, pick, useAction, useNow, fmtDuration } from "../ui.tsx";
+import { Field, FormError, Icon, Page, pick, useAction, useApi, useNow, fmtDuration } from "../ui.tsx";
 
 const FORMATS = [
   ["duel", "Duel (1 vs 1)"],
@@ -160,6 +160,40 @@ export function ArenaLobby() {
           </form>
         </section>
       </div>
+      <LiveMatches />
     </Page>
+  );
+}
+
+/** Public matches in progress: spectators see progress and verdicts, never code, until the end. */
+function LiveMatches() {
+  const q = useApi("/api/v1/arena/matches");
+  useEffect(() => {
+    const t = setInterval(q.reload, 10_000);
+    return () => clearInterval(t);
+  }, []);
+  const list: any[] = pick(q.data, "matches") ?? [];
+  return (
+    <section class="card" aria-labelledby="live-title">
+      <h2 id="live-title">Watch a live match</h2>
+      {q.error && !q.data ? (
+        <p class="muted">Live matches are not available right now.</p>
+      ) : list.length === 0 ? (
+        <p class="muted">No public match is running.</p>
+      ) : (
+        <ul class="progress-list">
+          {list.map((m) => (
+            <li key={m.id}>
+              <a href={`/arena/match/${m.id}`}>
+                {(m.players ?? []).map((p: any) => p.username).join(" vs ") || `Match ${m.id}`}
+              </a>{" "}
+              <span class="muted small">
+                {m.format} · {m.difficulty} · {m.status}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }

@@ -329,6 +329,7 @@ export function MatchPage({ id }: { id: string }) {
                 )}
               </div>
             )}
+            {finished && (pick<any[]>(m, "timeline") ?? []).length > 0 && <Replay timeline={m.timeline} />}
             <div class="card">
               <h2>Progress</h2>
               <ul class="progress-list">
@@ -356,6 +357,34 @@ export function MatchPage({ id }: { id: string }) {
         </div>
       )}
     </Page>
+  );
+}
+
+/** After the end: every submission in order, with its code. */
+function Replay({ timeline }: { timeline: any[] }) {
+  return (
+    <section class="card" aria-labelledby="replay-title">
+      <h2 id="replay-title">Replay</h2>
+      <ol class="replay">
+        {timeline.map((s) => (
+          <li key={s.id}>
+            <span class="muted small">{s.atSec !== null && s.atSec !== undefined ? `${Math.floor(s.atSec / 60)}:${String(s.atSec % 60).padStart(2, "0")}` : ""}</span> <strong>{s.username}</strong> {s.kind === "tester" ? "ran tests" : "submitted"} ({s.language}){" "}
+            {s.verdict && <span class={"verdict v-" + s.verdict}>{s.verdict}</span>}{" "}
+            {s.hiddenTotal ? (
+              <span class="muted small">
+                {s.hiddenPassed}/{s.hiddenTotal} hidden
+              </span>
+            ) : null}
+            {s.source && (
+              <details>
+                <summary>Code</summary>
+                <pre class="code">{s.source}</pre>
+              </details>
+            )}
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }
 
