@@ -22,7 +22,7 @@ import type { Deps, SessionUser } from "../lib/context.ts";
 import { AppError } from "../lib/errors.ts";
 import { judge as runJudge, type JudgeLimits } from "../runner/judge.ts";
 import type { RunnerService } from "../runner/runner.service.ts";
-import { decideAtTimeout, ELO_START, eloChange, inviteCode, INVITE_RE, matchScore, normalizeInvite, pickPair, swapOffsetMs, type SideResult, type Verdict } from "./arena.rules.ts";
+import { decideAtTimeout, ELO_START, eloChange, inviteCode, INVITE_RE, matchScore, normalizeInvite, pickPair, submissionVerdict, swapOffsetMs, type SideResult, type Verdict } from "./arena.rules.ts";
 import { arenaStore, type MatchRow, type SubmissionRow } from "./arena.store.ts";
 import { queuePort, realtimePort, type QueuePort, type RealtimePort } from "./ports.ts";
 import { problemsService, type Difficulty, type ProblemsService } from "./problems.service.ts";
@@ -286,7 +286,41 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
       checker: p.checker as JudgeLimits["checker"],
       customChecker: data.checkerProgram ?? undefined,
     };
-    const r = await runJudge(runner as RunnerService, { language: sub.language, source: sub.source }, cases.map((c) => ({ input: c.input, expected: c.expected })), limits);
+    // One test at a time so each verdict is published as it lands; compiling
+    // is memoised, so the program (and a custom checker) compiles once.
+    const compiled = new Map<string, ReturnType<RunnerService["compile"]>>();
+    const r1 = {
+      ...(runner as RunnerService),
+      compile: (language: string, source: string) => {
+        const key = `${language}\0${source}`;
+        if (!compiled.has(key)) compiled.set(key, (runner as RunnerService).compile(language, source));
+        return compiled.get(key)!;
+      },
+    } as RunnerService;
+    const perTest: Array<{ index: number; verdict: Verdict; timeMs: number; memoryKb: number }> = [];
+    let compileOutput: string | undefined;
+    for (let i = 0; i < cases.length; i++) {
+      const one = await runJudge(r1, { language: sub.language, source: sub.source }, [{ input: cases[i].input, expected: cases[i].expected }], limits);
+      if (one.verdict === "CE" || (one.compileOutput !== undefined && one.verdict !== "AC")) {
+        // A compile failure is the whole submission's: every test gets it.
+        compileOutput = one.compileOutput;
+        for (let j = i; j < cases.length; j++) perTest.push({ index: j, verdict: one.verdict, timeMs: 0, memoryKb: 0 });
+        break;
+      }
+      const t = { ...one.tests[0], index: i };
+      perTest.push(t);
+      if (!isTester) {
+        const ev = { submissionId, attempt, i, kind: cases[i].kind === "secret" ? "hidden" : cases[i].kind, verdict: t.verdict, timeMs: t.timeMs, memoryKb: t.memoryKb };
+        void publishUser(sub.userId, "verdict.test", { matchId: sub.matchId, ...ev });
+        if (sub.matchId) void publishMatch(sub.matchId, "verdict.test", { side: sub.side, ...ev });
+      }
+    }
+    const r = {
+      verdict: submissionVerdict(perTest.map((t) => t.verdict)),
+      tests: perTest,
+      passed: perTest.filter((t) => t.verdict === "AC").length,
+      compileOutput,
+    };
     if (r.verdict === "IE" && attempt < JUDGE_MAX_ATTEMPTS) {
       // The platform's fault: put it back and let the queue retry; never scored.
       await db.write((tx) => store.requeue(tx, submissionId));
@@ -330,11 +364,9 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
       return { verdict: r.verdict };
     }
 
-    for (const t of results) void publishUser(sub.userId, "verdict.test", { submissionId: done.id, matchId: sub.matchId, ...t });
     void publishUser(sub.userId, "verdict", { submission: view, ...ceMsg });
     if (sub.matchId) {
       const matchId = sub.matchId;
-      for (const t of results) void publishMatch(matchId, "verdict.test", { submissionId: done.id, side: sub.side, ...t });
       void publishMatch(matchId, "verdict", { submissionId: done.id, side: sub.side, verdict: r.verdict, hiddenPassed: secretPassed, hiddenTotal: secretTotal, runtimeMs: runtime });
       const m = store.match(matchId);
       if (m) void publishMatch(matchId, "progress", { progress: progress(m) });

@@ -101,6 +101,18 @@ describe("practice submissions", () => {
     expect((await q.json("GET", `/api/v1/submissions/${r.body.submission.id}`)).status).toBe(404);
   });
 
+  test("a compile error is the whole submission's verdict, with the compiler's message to its author only", async () => {
+    const { problemId } = await setup();
+    const p = await t.player();
+    const r = await p.json("POST", `/api/v1/problems/${problemId}/submissions`, { language: "python3", source: "broken" });
+    await t.settle();
+    const got = await p.json("GET", `/api/v1/submissions/${r.body.submission.id}`);
+    expect(got.body.submission.verdict).toBe("CE");
+    expect(got.body.submission.tests.map((x: any) => x.verdict)).toEqual(["CE", "CE", "CE"]);
+    const final = t.seen.get(`user:${p.user.id}`)!.find((e) => e.data.type === "verdict")!;
+    expect(final.data.compileOutput).toBe("syntax error");
+  });
+
   test("IE is retried and never scored", async () => {
     const { problemId } = await setup();
     t.runner.state.ieLeft = 1;
