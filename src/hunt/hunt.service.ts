@@ -121,9 +121,13 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
 
   /** Inside a write body: the progress row of the bound puzzle, unlocking it now if needed. */
   function openProgress(tx: Drizzle, ev: LoadedEvent, playerId: number, p: LoadedPuzzle, now: number): ProgressRow {
-    ledger.join(tx, ev.row.id, playerId, now);
-    store.unlock(tx, ev.row.id, playerId, p.id, now);
-    const g = store.txProgressOne(tx, playerId, p.id)!;
+    // Rows only ever get created, so what committed data already shows needs no insert.
+    let g = store.txProgressOne(tx, playerId, p.id);
+    if (!g) {
+      ledger.join(tx, ev.row.id, playerId, now);
+      store.unlock(tx, ev.row.id, playerId, p.id, now);
+      g = store.txProgressOne(tx, playerId, p.id)!;
+    }
     if (g.solvedAt !== null) throw new AppError("already_solved");
     if (g.skippedAt !== null) throw new AppError("conflict", "You skipped this puzzle.");
     return g;
@@ -214,7 +218,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const result = await db.write((tx) => {
         const g = openProgress(tx, ev, user.id, puzzle, now);
         store.insertAttempt(tx, { eventId: ev.row.id, puzzleId: puzzle.id, playerId: user.id, raw: input.answer, normalized, outcome, ip: meta.ip, userAgent: meta.userAgent, at: now });
-        ledger.markListed(tx, ev.row.id, user.id, now);
+        if (!hp?.firstAttemptAt) ledger.markListed(tx, ev.row.id, user.id, now);
         const solves = outcome === "correct" || (outcome === "close" && !!g.closeEnoughActive);
         if (!solves) return { outcome, awarded: 0, next: null, finished: false };
 

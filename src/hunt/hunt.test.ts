@@ -130,6 +130,10 @@ describe.each(PRESETS)("preset %s", (preset) => {
     expect((await a.json("POST", `${A}/answer`, { answer: "w2" })).status).toBe(200);
     expect((await b.json("POST", `${A}/answer`, { answer: "w3" })).status).toBe(200);
     expect((await b.json("POST", `${A}/answer`, { answer: "w4" })).status).toBe(429);
+    // null lifts the per-IP limit (a lab behind one NAT address); the per-player one still holds.
+    await h.org.json("PATCH", "/api/v1/events/hunt", { settings: { answersPerMinutePerIp: null } });
+    h.s.events.invalidate(h.eventId);
+    expect((await b.json("POST", `${A}/answer`, { answer: "w5" })).status).toBe(200);
   });
 
   test("already_solved for a solved puzzle named by id; future puzzles look unknown", async () => {
