@@ -49,7 +49,17 @@ export function analyticsRoutes(s: Services) {
       auth: "organiser",
       summary: "Request analytics over a window: requests/min, latency percentiles, status codes, top routes and referers",
       tags: ["admin"],
-      query: z.strictObject({ window: z.string().max(8).optional() }),
+      query: z.strictObject({ window: z.string().max(8).optional().describe("e.g. 15m, 1h, 24h, 7d (default 1h; at most the retention)") }),
+      response: z.object({
+        window: z.object({ from: z.number(), to: z.number(), ms: z.number() }),
+        total: z.number(),
+        series: z.array(z.object({ minute: z.number(), count: z.number() })),
+        latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable(), mean: z.number().nullable() }),
+        statuses: z.array(z.object({ status: z.number(), count: z.number() })),
+        topRoutes: z.array(z.object({ method: z.string(), route: z.string(), count: z.number(), avgMs: z.number(), errors: z.number() })),
+        topReferers: z.array(z.object({ referer: z.string(), count: z.number() })),
+        recorder: z.object({ pending: z.number(), written: z.number(), dropped: z.number(), failed: z.number() }),
+      }),
       handler(_c, { query }) {
         const ms = parseWindow(query.window ?? "1h", config.analyticsRetentionDays * 86_400_000);
         return analytics.summary(ms);

@@ -228,6 +228,9 @@ describe("GET /api/v1/admin/analytics", () => {
     expect(b.topReferers).toEqual([{ referer: "https://ref.example/p", count: 10 }]);
     expect(b.latencyMs.p50).toBeNumber();
     expect(b.latencyMs.p95).toBeGreaterThanOrEqual(b.latencyMs.p50);
+    // The answer matches the schema the OpenAPI document publishes.
+    const def = t.routes.find((x) => x.path === "/api/v1/admin/analytics")!;
+    expect(def.response!.safeParse(b).success).toBe(true);
   });
 
   test.each([
