@@ -57,6 +57,9 @@ export const SETTINGS = [
   S("backupKeep", { type: "int", min: 1, max: 1000 }, 7, "Scheduled backups kept; older ones are deleted."),
   S("multivac", { type: "bool" }, true, "Serve the MultiVAC pipeline health check (GET /multivac, POST /multivac/data, GET /zzz)."),
   S("multivacPerIpPerMinute", { type: "int", min: 1, max: 1_000_000 }, 600, "Requests per client IP per minute to the MultiVAC endpoints."),
+  S("arenaDurationSec", { type: "int", min: 30, max: 14_400 }, 300, "Match time of public-queue arena matches, and the default for private rooms."),
+  S("arenaCountdownSec", { type: "int", min: 0, max: 60 }, 5, "Countdown between an arena match being found and its start."),
+  S("arenaReconnectGraceSec", { type: "int", min: 0, max: 3600 }, 30, "How long a disconnected arena player has to come back before forfeiting."),
 ] as const;
 
 type SettingKey = (typeof SETTINGS)[number]["key"];
@@ -89,6 +92,9 @@ export interface Config {
   readonly backupKeep: number;
   readonly multivac: boolean;
   readonly multivacPerIpPerMinute: number;
+  readonly arenaDurationSec: number;
+  readonly arenaCountdownSec: number;
+  readonly arenaReconnectGraceSec: number;
 }
 
 // Compile-time check that Config and SETTINGS name the same keys.

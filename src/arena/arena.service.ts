@@ -80,8 +80,9 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
   const runner = opts.runner === undefined ? (deps.runner ?? null) : opts.runner;
   const random = opts.random ?? Math.random;
   const rbytes = opts.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)));
-  const graceMs = (opts.reconnectGraceSec ?? RECONNECT_GRACE_SEC) * 1000;
-  const countdownDefault = opts.countdownSec ?? DEFAULT_COUNTDOWN_SEC;
+  const graceMs = (opts.reconnectGraceSec ?? deps.config.arenaReconnectGraceSec ?? RECONNECT_GRACE_SEC) * 1000;
+  const countdownDefault = opts.countdownSec ?? deps.config.arenaCountdownSec ?? DEFAULT_COUNTDOWN_SEC;
+  const durationDefault = deps.config.arenaDurationSec ?? DEFAULT_DURATION_SEC;
 
   const publishMatch = (matchId: number, type: string, data: Record<string, unknown> = {}) =>
     rt.publish(`match:${matchId}`, { type, matchId, at: clock.now(), ...data }).catch((err) => {
@@ -395,7 +396,7 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
           inviteCode: code,
           isPublic: o.isPublic ?? false,
           rated: o.rated ?? true,
-          durationSec: o.durationSec ?? DEFAULT_DURATION_SEC,
+          durationSec: o.durationSec ?? durationDefault,
           countdownSec: o.countdownSec ?? countdownDefault,
           createdBy: user.id,
           createdAt: now,
@@ -615,7 +616,7 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
           status: "waiting",
           isPublic: true,
           rated: true,
-          durationSec: DEFAULT_DURATION_SEC,
+          durationSec: durationDefault,
           countdownSec: countdownDefault,
           createdAt: now,
         })!;
