@@ -99,6 +99,9 @@ const b64 = (n: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(n))
   console.log(`seeded ${RANKED} ranked players and ${PLAYERS} bench players in ${Math.round(performance.now() - t0)} ms`);
 }
 
+const { loadavg } = await import("node:os");
+console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}; players ${PLAYERS}, ${SECONDS} s, ranked ${RANKED}`);
+
 // 2. Start the server.
 const port = 20000 + Math.floor(Math.random() * 20000);
 const server = spawn([BIN, "serve", "--data", dataDir, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn", "--roles", "api,worker,cron"], {
