@@ -3,9 +3,10 @@
  * `backup.scheduled` job per slot across processes; the handler writes an
  * archive into <data>/backups and keeps the newest `backupKeep`.
  *
- * VACUUM INTO runs synchronously in the worker process, so a very large
- * database pauses that process's event loop for the snapshot's duration;
- * run the worker role apart from the api role if that matters.
+ * The snapshot (VACUUM INTO) is synchronous, so when this process was started
+ * as the gauntlet command (the compiled binary, or `bun src/main.ts`) the
+ * handler runs `gauntlet backup` as a child process and the server's event
+ * loop never stalls on a large database; elsewhere (tests) it runs in process.
  */
 import { join } from "node:path";
 import type { Services } from "../services.ts";
@@ -13,15 +14,34 @@ import { createBackup, defaultBackupName, pruneBackups } from "./backup.service.
 
 export const BACKUP_JOB = "backup.scheduled";
 
-export async function registerBackupJobs(s: Services) {
+/** argv that starts this program again, or null when this process is not the gauntlet CLI. */
+export function selfCommand(): string[] | null {
+  const main = Bun.main;
+  // A compiled executable's entry lives in Bun's embedded filesystem.
+  if (main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/")) return [process.execPath];
+  if (/[\\/]src[\\/]main\.ts$/.test(main)) return [process.execPath, main];
+  return null;
+}
+
+export async function registerBackupJobs(s: Services, opts: { inProcess?: boolean } = {}) {
   const { config, log } = s;
   const dir = join(config.dataDir, "backups");
   s.queue.register(BACKUP_JOB, async () => {
     // A real timestamp: a frozen fake clock would give every backup the same name.
-    const r = await createBackup({ dataDir: config.dataDir, to: join(dir, defaultBackupName(Date.now())) });
+    const file = join(dir, defaultBackupName(Date.now()));
+    const self = opts.inProcess ? null : selfCommand();
+    let bytes: number;
+    if (self) {
+      const p = Bun.spawn([...self, "backup", "--data", config.dataDir, "--to", file], { stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      if (code !== 0) throw new Error(`gauntlet backup exited ${code}: ${(err || out).trim().slice(0, 500)}`);
+      bytes = Bun.file(file).size;
+    } else {
+      bytes = (await createBackup({ dataDir: config.dataDir, to: file })).bytes;
+    }
     const pruned = pruneBackups(dir, config.backupKeep);
-    log.info("scheduled backup written", { file: r.file, bytes: r.bytes, ms: r.ms, pruned });
-    return { file: r.file, bytes: r.bytes, pruned };
+    log.info("scheduled backup written", { file, bytes, pruned, child: !!self });
+    return { file, bytes, pruned };
   });
   if (config.backupCron) await s.queue.schedule({ name: "backup", cron: config.backupCron, kind: BACKUP_JOB, missed: "skip" });
 }
