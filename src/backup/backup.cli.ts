@@ -15,6 +15,10 @@ export const BACKUP_COMMANDS = {
     own: { to: "archive to write (default <data>/backups/gauntlet-<UTC time>.tar.gz)" },
     async run(p: { flags: Flags }, cfgFlags: Flags) {
       const config = loadConfig({ flags: cfgFlags });
+      if (config.databaseUrl) {
+        console.error("error: backup covers the embedded SQLite store; with databaseUrl (PostgreSQL) use pg_dump, and copy <data>/blobs");
+        return 2;
+      }
       if (p.flags.to === true) {
         console.error("error: --to needs a file name");
         return 2;
