@@ -370,7 +370,15 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
       const matchId = sub.matchId;
       void publishMatch(matchId, "verdict", { submissionId: done.id, side: sub.side, verdict: r.verdict, hiddenPassed: secretPassed, hiddenTotal: secretTotal, runtimeMs: runtime });
       const m = store.match(matchId);
-      if (m) void publishMatch(matchId, "progress", { progress: progress(m) });
+      if (m) {
+        void publishMatch(matchId, "progress", { progress: progress(m) });
+        // The match score if the timer ended now (arena-rules.md), so clients can show the standing.
+        const subs = store.submissionsOfMatch(matchId);
+        const total = secretTotal;
+        const a = sideResult(subs, m, 0, total);
+        const b = sideResult(subs, m, 1, total);
+        void publishMatch(matchId, "score", { scores: [matchScore(a, b), matchScore(b, a)] });
+      }
       if (r.verdict === "AC" && m && m.status === "running" && done.createdAt < (m.endsAt ?? Infinity)) await finish(matchId, { winnerSide: sub.side as 0 | 1, reason: "accepted" });
     }
     return { verdict: r.verdict };

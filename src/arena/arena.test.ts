@@ -165,6 +165,9 @@ describe("duel rooms", () => {
     assertClean(view.body, [SECRET_IN]);
     await a.json("POST", `/api/v1/arena/matches/${matchId}/submissions`, { language: "python3", source: "wrong" });
     await t.settle();
+    // A's WA: per-test verdicts, then the standing as match scores (a: 0 tests, runtime 0.5, time 1 → 225; b: never submitted → 75).
+    const standing = t.seen.get(`match:${matchId}`)!.filter((e) => e.data.type === "score").at(-1)!;
+    expect(standing.data.scores).toEqual([225, 75]);
     const s2 = await b.json("POST", `/api/v1/arena/matches/${matchId}/submissions`, { language: "python3", source: "echo # b's secret code" });
     expect(s2.status).toBe(202);
     await t.settle();
