@@ -7,6 +7,7 @@
  *   bun bench/runner.ts [--n 40] [--load-sec 5]
  *   GAUNTLET_BIN=dist/gauntlet bun bench/runner.ts
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createLogger } from "../src/lib/log.ts";
 import { languages } from "../src/runner/languages.ts";
@@ -47,7 +48,8 @@ async function timed(fn: () => Promise<{ status: string }>, n: number, pause = 0
   return xs;
 }
 
-report(`host: ${availableParallelism()} cores, ${process.arch}, bun ${Bun.version}`);
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+report(`host: ${availableParallelism()} cores, ${process.arch}, bun ${Bun.version}; load average ${load()}`);
 
 // Warm pool, in process. A short pause lets the pool refill between calls
 // (the warm latency; sustained load is measured separately below).
@@ -128,4 +130,5 @@ report(`host: ${availableParallelism()} cores, ${process.arch}, bun ${Bun.versio
   }
 }
 
+report(`load average at the end: ${load()}`);
 console.log("\n" + rows.join("\n"));
