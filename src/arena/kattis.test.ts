@@ -11,7 +11,7 @@ import { problemsService } from "./problems.service.ts";
 import { exportProblem } from "./problems.routes.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "..", "test", "fixtures", "kattis");
-const PACKAGES = ["oddecho"];
+const PACKAGES = ["oddecho", "different"];
 
 describe("Kattis package mapping", () => {
   test("oddecho (Kattis/problemtools example) maps name, statement, tests, submissions", () => {
@@ -27,6 +27,13 @@ describe("Kattis package mapping", () => {
     expect(acceptedSubmissions(files).map((s) => [s.name, s.language])).toEqual([["js.py", "python3"]]);
     // What did not become rows is kept for export (attribution, submissions).
     expect(p.files!.map((f) => f.path).sort()).toEqual(["ATTRIBUTION.md", "LICENSE", "submissions/accepted/js.py"]);
+  });
+
+  test("different: validation custom is judged with tokens and says so", () => {
+    const p = fromPackage(readPackageDir(join(FIXTURES, "different")), { dirName: "different" });
+    expect(p).toMatchObject({ title: "A Different Problem", checker: "tokens", statementFormat: "tex" });
+    expect(String(p.meta!.importNote)).toContain("custom");
+    expect(p.tests!.map((t) => t.name)).toEqual(["01", "02_extreme_cases"]);
   });
 
   test("limits and validator flags", () => {
@@ -102,7 +109,7 @@ describe("Kattis import judges its own accepted submissions", () => {
         expect(again.timeLimitMs).toBe(row.timeLimitMs);
         expect(again.difficulty).toBe(row.difficulty);
         expect(again.tests).toEqual(data.tests.filter((t) => t.kind === "secret").map((t) => ({ name: t.name, input: t.input, answer: t.answer })));
-        expect(again.files!.map((f) => f.path).sort()).toEqual(["ATTRIBUTION.md", "LICENSE", "submissions/accepted/js.py"]);
+        expect(again.files!.map((f) => f.path).sort()).toEqual([...files.keys()].filter((p) => !/^data\/|^problem/.test(p)).sort());
       } finally {
         rmSync(out, { recursive: true, force: true });
       }
