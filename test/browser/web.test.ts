@@ -270,7 +270,9 @@ d("web app in Chromium", () => {
       expect(puzzles.body.puzzles.map((p: any) => p.title)).toEqual(["Colours"]);
       expect(puzzles.body.puzzles[0].hints[0].text).toBe("Look up.");
       await shot(page, "10-admin-event");
-      // Freeze the new event's leaderboard: players are told it is frozen.
+      // Start the new event now, then freeze its leaderboard: players are told it is frozen.
+      await page.getByRole("button", { name: "Start now" }).click();
+      await page.locator(".toast", { hasText: "The event has started." }).waitFor();
       await page.getByRole("button", { name: "Freeze leaderboard" }).click();
       await page.locator(".toast", { hasText: "The leaderboard is frozen." }).waitFor();
       expect((await org.json("GET", "/api/v1/events/browser-hunt")).body.event.freezeAt).toEqual(expect.any(Number));
