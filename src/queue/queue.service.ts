@@ -372,6 +372,7 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
       if (id === undefined) return store.idByKey(j.idempotencyKey!)!;
       w.handoff++;
       const h: Held = mkHeld({ id, kind, payload: j.payload, attempts: 1, max_attempts: j.maxAttempts, topic: null, fence: 1 });
+      handedOff++;
       if (handed) {
         handed.push({ w, h });
         return id;
@@ -395,6 +396,7 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
   type ProgressTask = { key: string; id: number; fence: number; value: number };
   let progressQueue: BetterQueue<ProgressTask, void> | null = null;
   let progressRows = 0;
+  let handedOff = 0;
   /**
    * Progress is best-effort and can be reported thousands of times a second:
    * better-queue's in-memory batcher keeps only the latest value per claim
@@ -766,8 +768,17 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
   }
 
   function poll() {
-    clock.refresh?.();
-    const v = store.dataVersion();
+    let v: number;
+    try {
+      clock.refresh?.();
+      v = store.dataVersion();
+    } catch (err) {
+      // The database was closed under us (a test's cleanup without stop()): nothing to watch.
+      if (timers.poll) clearInterval(timers.poll);
+      timers.poll = null;
+      log.warn("queue poll stopped", { err });
+      return;
+    }
     if (v !== lastVersion) {
       lastVersion = v;
       if (workersOn) wake();
@@ -1132,6 +1143,7 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
         owner,
         held: held.size,
         progressRows,
+        handedOff,
         kinds: [...workers.values()].map((w) => ({ kind: w.kind, running: w.running, buffered: w.buffer.length, concurrency: w.concurrency })),
       };
     },

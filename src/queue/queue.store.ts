@@ -140,7 +140,10 @@ export function queueStore(db: Db) {
   const finalStatusR = r.prepare(`SELECT id, status FROM jobs WHERE id = ? AND status IN ('SUCCEEDED', 'FAILED', 'DEAD', 'CANCELLED')`);
   const nextRunAtR = r.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE status = 'QUEUED' AND kind = ?`);
   const nextExpiryR = r.prepare(`SELECT MIN(lease_expires_at) AS t FROM jobs WHERE status = 'RUNNING'`);
-  const dataVersionR = r.prepare(`PRAGMA data_version`);
+  // On the writer: its data_version moves only when another connection (another
+  // process) commits, so our own writes never look like outside news. Read outside
+  // write bodies only (a timer), where the writer holds no transaction.
+  const dataVersionW = w.prepare(`PRAGMA data_version`);
 
   // Cron
   const cronAllW = w.prepare(`SELECT * FROM cron_schedules ORDER BY id`);
@@ -228,8 +231,8 @@ export function queueStore(db: Db) {
     isFinal: (id: number) => finalStatusR.get(id) !== null,
     nextRunAt: (kind: string) => (nextRunAtR.get(kind) as { t: number | null }).t,
     nextLeaseExpiry: () => (nextExpiryR.get() as { t: number | null }).t,
-    /** Changes whenever another connection (another process, or our writer) commits. */
-    dataVersion: () => (dataVersionR.get() as { data_version: number }).data_version,
+    /** Changes whenever another process commits to the file. */
+    dataVersion: () => (dataVersionW.get() as { data_version: number }).data_version,
     list(f: { status?: JobStatus; kind?: string; limit: number; offset: number }): JobRow[] {
       return db.r.select().from(jobs).where(listFilter(f)).orderBy(desc(jobs.id)).limit(f.limit).offset(f.offset).all();
     },
