@@ -644,16 +644,22 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
   // ------------------------------------------------------------ presence
   /** Called by the realtime layer (or the client's explicit reconnect): marks a player online/offline in their open matches. */
   async function presence(userId: number, online: boolean) {
-    const ms = store.activeMatchesOf(userId).filter((m) => m.status === "running" || m.status === "countdown");
-    if (!ms.length) return;
+    const open = store.activeMatchesOf(userId).filter((m) => m.status === "running" || m.status === "countdown");
+    if (!open.length) return;
     const now = clock.now();
-    await db.write((tx) => {
-      for (const m of ms) {
+    // Only changes are news: a first connection is not a reconnect, a second socket closing is not a disconnect.
+    const changed = await db.write((tx) => {
+      const out: number[] = [];
+      for (const m of open) {
+        const seat = store.playersTx(tx, m.id).find((p) => p.userId === userId);
+        if (!seat || (seat.disconnectedAt === null) === online) continue;
         store.setDisconnected(tx, m.id, userId, online ? null : now);
         if (!online) queue.enqueue(tx, "arena.tick", { matchId: m.id }, { runAt: now + graceMs, idempotencyKey: `arena:${m.id}:grace:${userId}:${now}`, maxAttempts: 10 });
+        out.push(m.id);
       }
+      return out;
     });
-    for (const m of ms) void publishMatch(m.id, online ? "player.reconnected" : "player.disconnected", { userId, ...(online ? {} : { graceSec: graceMs / 1000 }) });
+    for (const id of changed) void publishMatch(id, online ? "player.reconnected" : "player.disconnected", { userId, ...(online ? {} : { graceSec: graceMs / 1000 }) });
   }
 
   // ------------------------------------------------------------ code
