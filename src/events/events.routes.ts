@@ -26,7 +26,11 @@ const PuzzleBody = z.strictObject({
   story: z.string().max(1_000_000).nullable().optional(),
   answers: z.array(Answer).min(1).max(100),
   closeAnswers: z.array(Answer).max(100).optional(),
-  hints: z.array(z.strictObject({ text: z.string().min(1).max(100_000), costPoints: z.number().int().min(0).max(1_000_000).optional() })).max(100).optional(),
+  // A bare string is a hint at the event's default cost.
+  hints: z
+    .array(z.union([z.string().min(1).max(100_000), z.strictObject({ text: z.string().min(1).max(100_000), costPoints: z.number().int().min(0).max(1_000_000).optional() })]))
+    .max(100)
+    .optional(),
   scoring: PuzzleScoringInput.optional(),
   normalize: NormalizeMode.nullable().optional(),
 });

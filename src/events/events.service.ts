@@ -56,7 +56,7 @@ export interface PuzzleInput {
   story?: string | null;
   answers: string[];
   closeAnswers?: string[];
-  hints?: Array<{ text: string; costPoints?: number }>;
+  hints?: Array<string | { text: string; costPoints?: number }>;
   scoring?: PuzzleScoringInput;
   normalize?: NormalizeMode | null;
 }
@@ -157,7 +157,7 @@ export function eventsService(deps: Deps) {
     if (input.story !== undefined) v.story = input.story;
     if (input.answers !== undefined) v.answers = JSON.stringify(input.answers);
     if (input.closeAnswers !== undefined) v.closeAnswers = JSON.stringify(input.closeAnswers);
-    if (input.hints !== undefined) v.hints = JSON.stringify(input.hints.map((h) => (h.costPoints === undefined ? { text: h.text } : h)));
+    if (input.hints !== undefined) v.hints = JSON.stringify(input.hints.map((h) => (typeof h === "string" ? { text: h } : h.costPoints === undefined ? { text: h.text } : h)));
     if (input.scoring !== undefined) v.scoring = JSON.stringify(input.scoring);
     if (input.normalize !== undefined) v.normalize = input.normalize;
     return v;

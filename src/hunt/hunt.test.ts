@@ -416,8 +416,8 @@ describe("organiser CRUD", () => {
   test("puzzles: update answers and hints, reorder, delete only when unreached", async () => {
     const h = await setup({ puzzles: 3 });
     const [p1, p2, p3] = h.puzzleIds;
-    const up = await h.org.json("PATCH", `/api/v1/events/hunt/puzzles/${p1}`, { answers: ["new answer"], hints: [{ text: "only hint" }] });
-    expect(up.body.puzzle).toMatchObject({ answers: ["new answer"], hints: [{ text: "only hint" }] });
+    const up = await h.org.json("PATCH", `/api/v1/events/hunt/puzzles/${p1}`, { answers: ["new answer"], hints: [{ text: "only hint" }, "bare string hint"] });
+    expect(up.body.puzzle).toMatchObject({ answers: ["new answer"], hints: [{ text: "only hint" }, { text: "bare string hint" }] });
     const re = await h.org.json("PUT", "/api/v1/events/hunt/puzzles/order", { order: [p3, p1, p2] });
     expect(re.body.puzzles.map((p: { id: number; position: number }) => [p.id, p.position])).toEqual([
       [p3, 1],
