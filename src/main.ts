@@ -111,6 +111,8 @@ const COMMANDS: Record<string, Command> = {
       // Workers and the cron scheduler follow the roles; handlers were registered when the services were built.
       const workerRole = config.roles.includes("worker");
       const cronRole = config.roles.includes("cron");
+      // Runs go through the durable queue (kind "run") where this process both works the queue and runs code.
+      if (workerRole && config.roles.includes("runner")) s.runner.enableQueue(s.queue);
       if (workerRole || cronRole) s.queue.start({ workers: workerRole, cron: cronRole });
       const running = startServer(s, [s.queue, { name: "runner", stop: () => s.runner.stop() }, { name: "realtime", stop: (g) => s.realtime.stop(g) }]);
       handleSignals(running);

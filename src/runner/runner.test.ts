@@ -160,4 +160,22 @@ describe("runner API", () => {
     expect(over.status).toBe(429);
     expect(over.res.headers.get("retry-after")).toBeTruthy();
   }, 30_000);
+
+  test.skipIf(!sandbox)("through the durable queue: a run is a job of kind run whose stored result is the response", async () => {
+    t.s.queue.start({ cron: false });
+    t.s.runner.enableQueue(t.s.queue);
+    try {
+      const p = await t.player();
+      const r = await p.json("POST", "/api/v1/run", { language: "python3", source: "print('via queue')" });
+      expect(r.body).toMatchObject({ status: "OK", stdout: "via queue\n" });
+      const jobs = t.s.queue.list({ kind: "run" }).jobs;
+      expect(jobs.length).toBe(1);
+      const job = t.s.queue.get(jobs[0].id)!;
+      expect(job.status).toBe("SUCCEEDED");
+      expect(job.result).toEqual(r.body);
+      expect(t.s.runner.health().queue).toBe("durable queue (kind run)");
+    } finally {
+      await t.s.queue.stop(1000);
+    }
+  }, 30_000);
 });
