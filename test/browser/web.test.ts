@@ -400,6 +400,56 @@ d("web app in Chromium", () => {
   );
 
   test(
+    "a pairs match: four players, roles shown, the swap banner reaches everyone, the tester panel follows the role",
+    async () => {
+      const ps = [await open(), await open(), await open(), await open()];
+      const tag = Date.now() % 10000;
+      for (const [i, p] of ps.entries()) await signup(p.page, `pair${i}x${tag}`);
+      const [a, ...rest] = ps;
+      await a!.page.goto(srv.url + "/arena");
+      await a!.page.getByLabel("Format").selectOption("pairs");
+      await a!.page.getByRole("button", { name: "Create a room" }).click();
+      const code = (await a!.page.getByTestId("invite-code").textContent())!.trim();
+      for (const p of rest) {
+        await p.page.goto(srv.url + "/arena");
+        await p.page.getByLabel("Have an invite code?").fill(code);
+        await p.page.getByRole("button", { name: "Join", exact: true }).click();
+        await p.page.waitForURL(/\/arena\/match\/\d+$/);
+      }
+      const matchId = a!.page.url().split("/").pop()!;
+      await advance(6_000);
+      const roles = async () => Promise.all(ps.map(async (p) => ((await p.page.locator(".match-meta .badge.ok").textContent({ timeout: 15_000 })) ?? "").replace("You are the ", "")));
+      for (const p of ps) await p.page.locator(".match-meta .badge.ok").waitFor({ timeout: 15_000 });
+      const before = await roles();
+      expect(before.filter((r) => r === "coder")).toHaveLength(2);
+      expect(before.filter((r) => r === "tester")).toHaveLength(2);
+      const tester = ps[before.indexOf("tester")]!;
+      await tester.page.getByRole("heading", { name: "Tester: write test cases" }).waitFor();
+      await shot(tester.page, "19-pairs-tester");
+      // The tester's teammate writes code; it is saved for the team.
+      const teammateSide = await tester.page.evaluate(async (id) => (await (await fetch(`/api/v1/arena/matches/${id}`)).json()).match.you.side, matchId);
+      const sides = await Promise.all(ps.map((p) => p.page.evaluate(async (id) => (await (await fetch(`/api/v1/arena/matches/${id}`)).json()).match.you.side, matchId)));
+      const coder = ps.find((p, i) => sides[i] === teammateSide && p !== tester)!;
+      await coder.page.locator(".cm-content").click();
+      await coder.page.keyboard.press("Control+A");
+      await coder.page.keyboard.insertText("print('team code marker')\n");
+      await coder.page.waitForTimeout(1500);
+      // The swap comes at a random instant between 30 % and 70 % of the match; past 70 % it has happened.
+      const view = await org.json("GET", `/api/v1/arena/matches/${matchId}`);
+      await advance(Math.ceil(view.body.match.durationSec * 0.7) * 1000 + 1000);
+      for (const p of ps) await p.page.locator(".banner.swap").waitFor({ timeout: 15_000 });
+      await shot(tester.page, "20-pairs-swapped");
+      // The former tester is now the coder and picks up the team's code.
+      await tester.page.locator(".cm-content", { hasText: "team code marker" }).waitFor({ timeout: 15_000 });
+      await coder.page.getByRole("heading", { name: "Tester: write test cases" }).waitFor();
+      const after = await roles();
+      expect(after).toEqual(before.map((r) => (r === "coder" ? "tester" : "coder")));
+      for (const p of ps) expect(p.errors).toEqual([]);
+    },
+    2 * T,
+  );
+
+  test(
     "phone width and dark theme: the hunt stays usable, the theme toggle persists",
     async () => {
       const { page } = await open({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, post } from "../api.ts";
+import { api, get, post } from "../api.ts";
 import { ARENA } from "../arena-api.ts";
 import type { CodeEditor } from "../editor.ts";
 import { live } from "../live.ts";
@@ -36,6 +36,8 @@ export function MatchPage({ id }: { id: string }) {
   const [busy, setBusy] = useState("");
   const [err, setErr] = useState("");
   const wasSwapped = useRef<boolean | null>(null);
+  const langRef = useRef(language);
+  langRef.current = language;
 
   const m = q.data ? (pick(q.data, "match") ?? q.data) : null;
   const status = String(pick(m, "status") ?? "");
@@ -95,22 +97,35 @@ export function MatchPage({ id }: { id: string }) {
     wasSwapped.current = !!m.swapped;
   }, [m?.swapped]);
 
-  // The editor chunk loads once the match is running and this player writes code.
+  // The editor chunk loads once the match is running and this player writes code; it goes when the role does.
   useEffect(() => {
-    if (!canCode || !hostRef.current || editorRef.current) return;
+    if (!canCode) {
+      editorRef.current?.destroy();
+      editorRef.current = null;
+      return;
+    }
+    if (!hostRef.current || editorRef.current) return;
     let cancelled = false;
-    import("../editor.ts").then(
-      (mod) => {
+    const pairs = m?.format === "pairs";
+    // In pairs the team's code is shared: a new coder (after the swap) picks up where the other left off.
+    const team: Promise<{ language: string | null; source: string | null } | null> = pairs ? get(`${ARENA.match(id)}/code`).catch(() => null) : Promise.resolve(null);
+    Promise.all([import("../editor.ts"), team]).then(
+      ([mod, shared]) => {
         if (cancelled || !hostRef.current) return;
+        let lang = langRef.current;
+        if (shared?.source && shared.language) {
+          lang = shared.language;
+          setLanguage(lang);
+        }
         let saveTimer: ReturnType<typeof setTimeout> | null = null;
         editorRef.current = mod.createEditor(hostRef.current, {
-          value: sessionStorage.getItem(storeKey(id, language)) ?? STARTERS[language] ?? "",
-          language,
+          value: shared?.source ?? sessionStorage.getItem(storeKey(id, lang)) ?? STARTERS[lang] ?? "",
+          language: lang,
           label: "Solution code",
           onChange: (v) => {
-            sessionStorage.setItem(storeKey(id, language), v);
-            // In pairs, the tester runs cases against the coder's saved code.
-            if (m?.format === "pairs") {
+            sessionStorage.setItem(storeKey(id, langRef.current), v);
+            // The tester runs cases against the coder's saved code.
+            if (pairs) {
               if (saveTimer) clearTimeout(saveTimer);
               saveTimer = setTimeout(() => void api("PUT", `${ARENA.match(id)}/code`, { language: langRef.current, source: v }).catch(() => {}), 800);
             }
@@ -123,8 +138,6 @@ export function MatchPage({ id }: { id: string }) {
       cancelled = true;
     };
   }, [canCode]);
-  const langRef = useRef(language);
-  langRef.current = language;
   useEffect(
     () => () => {
       editorRef.current?.destroy();
@@ -215,7 +228,15 @@ export function MatchPage({ id }: { id: string }) {
         <span class="badge">{String(pick(m, "difficulty") ?? "")}</span>
         {role && role !== "solo" && <span class="badge ok">You are the {role}</span>}
         <span class="muted small">
-          {players.map((p) => p.username + (p.connected === false ? " (disconnected)" : "")).join(" vs ")}
+          {[0, 1]
+            .map((side) =>
+              players
+                .filter((p) => p.side === side)
+                .map((p) => p.username + (p.connected === false ? " (disconnected)" : ""))
+                .join(" & "),
+            )
+            .filter(Boolean)
+            .join(" vs ")}
         </span>
       </div>
       {status === "waiting" && (
