@@ -29,7 +29,8 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = { timeMs: 2000, memoryMb: 256, outputBytes: 1 << 20 };
 export const MAX_LIMITS: Limits = { timeMs: 10_000, memoryMb: 1024, outputBytes: 8 << 20 };
 const COMPILE_LIMITS: RunLimits = { cpuMs: 15_000, wallMs: 30_000, memoryBytes: 1536 << 20, outputBytes: 64 << 20, pids: 64 };
-const PIDS = 64;
+/** Processes and threads per run (Bun alone starts about one thread per core). */
+const PIDS = Math.max(64, availableParallelism() * 2 + 32);
 
 export interface RunRequest {
   language: string;

@@ -374,7 +374,7 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
         stdout: so.out,
         stderr: se.out,
         stdoutTruncated: so.truncated,
-        timeMs: Math.round(Math.min(stats.cpuMs, Math.max(stats.cpuMs, 0)) * 10) / 10,
+        timeMs: Math.round(Math.max(stats.cpuMs, 0) * 10) / 10,
         wallMs: Math.round(wallMs * 10) / 10,
         memoryKb: Math.round(stats.peakBytes / 1024),
       };

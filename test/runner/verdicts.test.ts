@@ -82,3 +82,42 @@ describe.skipIf(skipReason !== null)("runner: verdict table", () => {
     }
   }
 });
+
+describe.skipIf(skipReason !== null)("runner: checkers in the sandbox", () => {
+  let r: RunnerService;
+  beforeAll(async () => {
+    r = runnerService({ config: { dataDir: "/nonexistent" } as never, log: createLogger("silent") }, { cacheDir });
+    await r.start();
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+  const tests = [
+    { input: "1 2\n", expected: "3\n" },
+    { input: "10 20\n", expected: "30\n" },
+  ];
+  // Accepts any output whose value is the sum of the input (e.g. "3.0"), the Kattis way: 42 = AC, 43 = WA.
+  const checker = { language: "python3", source: 'import json, sys\nd = json.load(sys.stdin)\na, b = map(int, d["input"].split())\ntry:\n    ok = abs(float(d["output"]) - (a + b)) < 1e-9\nexcept ValueError:\n    ok = False\nsys.exit(42 if ok else 43)\n' };
+
+  test("custom checker: AC when it accepts, WA when it refuses, per test; submission verdict is the first non-AC", async () => {
+    const ok = await judge(r, { language: "python3", source: "a, b = map(int, input().split())\nprint(float(a + b))\n" }, tests, { checker: "custom", customChecker: checker });
+    expect(ok.verdict).toBe("AC");
+    expect(ok.passed).toBe(2);
+    const half = await judge(r, { language: "python3", source: "a, b = map(int, input().split())\nprint(3)\n" }, tests, { checker: "custom", customChecker: checker });
+    expect(half.tests.map((t) => t.verdict)).toEqual(["AC", "WA"]);
+    expect(half.verdict).toBe("WA");
+    expect(half.passed).toBe(1);
+  }, 30_000);
+
+  test("float checker in a real run; exact refuses the same output", async () => {
+    const src = "a, b = map(int, input().split())\nprint(f'{(a + b) / 3:.9f}')\n";
+    const t = [{ input: "1 0\n", expected: "0.333333333333\n" }];
+    expect((await judge(r, { language: "python3", source: src }, t, { checker: "float:1e-6" })).verdict).toBe("AC");
+    expect((await judge(r, { language: "python3", source: src }, t, { checker: "exact" })).verdict).toBe("WA");
+  }, 30_000);
+
+  test("a checker that fails to compile makes every test IE, never WA or AC", async () => {
+    const res = await judge(r, { language: "python3", source: "print(3)\n" }, tests.slice(0, 1), { checker: "custom", customChecker: { language: "c", source: "not C" } });
+    expect(res.verdict).toBe("IE");
+  }, 30_000);
+});
