@@ -98,6 +98,8 @@ test(
     // Restart on the same data: recovery, then a clean stop so the file is complete.
     const again = await startServer({ dataDir, env, args });
     procs.push(again);
+    // "listening" is logged just before the signal handlers are installed; a served request means they are.
+    expect((await fetch(`${again.url}/readyz`)).status).toBe(200);
     expect((await again.stop()) ?? 0).toBe(0);
 
     const db = new Database(join(dataDir, "gauntlet.db"), { readonly: true });
