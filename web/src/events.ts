@@ -1,7 +1,7 @@
 /** The event the player is looking at, its live topic, and the announcements feed. */
 import { signal } from "@preact/signals";
 import { live } from "./live.ts";
-import { announce } from "./state.ts";
+import { announce, user } from "./state.ts";
 import { pick } from "./ui.tsx";
 
 export interface Announcement {
@@ -47,5 +47,14 @@ export function watchEvent(key: string, id: number | string, refetchAnnouncement
       eventPulse.value++;
     },
   );
-  current = { key, id, off };
+  // During a freeze, leaderboard deltas go only to the organisers' twin topic.
+  const offOrg = user.value?.role === "organiser" ? live.subscribe(`event:${id}:org`, () => eventPulse.value++) : () => {};
+  current = {
+    key,
+    id,
+    off: () => {
+      off();
+      offOrg();
+    },
+  };
 }
