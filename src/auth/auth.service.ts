@@ -9,7 +9,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { AppError } from "../lib/errors.ts";
 import type { Deps, SessionUser } from "../lib/context.ts";
-import { authStore, type Role, type UserRow } from "./auth.store.ts";
+import { authStore, type Role, type SessionLookup, type UserRow } from "./auth.store.ts";
 import COMMON_PASSWORDS_TEXT from "./common-passwords.txt" with { type: "text" };
 
 const COMMON = new Set(COMMON_PASSWORDS_TEXT.split("\n").map((s) => s.trim()).filter(Boolean));
@@ -69,6 +69,32 @@ export function authService(deps: Deps) {
   // long as a wrong password would and reveals nothing about which accounts exist.
   const dummyHash = Bun.password.hash(randomToken(16), HASH_OPTS);
 
+  // Validated sessions are cached briefly: the lookup is on every request.
+  // This process drops entries the moment it ends or changes a session or
+  // user (logout, ban, password reset, role change), so a stolen cookie dies
+  // at logout; another instance sharing the database may honour it for at
+  // most SESSION_CACHE_MS more.
+  const SESSION_CACHE_MS = 2000;
+  const SESSION_CACHE_MAX = 50_000;
+  const cache = new Map<string, { row: SessionLookup; at: number }>();
+  const forgetSession = (id: string) => cache.delete(id);
+  const forgetUser = (userId: number) => {
+    for (const [k, v] of cache) if (v.row.userId === userId) cache.delete(k);
+  };
+  const lookup = (id: string): SessionLookup | null => {
+    const hit = cache.get(id);
+    const t = performance.now();
+    if (hit && t - hit.at < SESSION_CACHE_MS) return hit.row;
+    const row = store.getSession(id);
+    if (!row) {
+      cache.delete(id);
+      return null;
+    }
+    if (cache.size >= SESSION_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(id, { row, at: t });
+    return row;
+  };
+
   function limit(key: string, max: number, windowMs: number, count = true) {
     const r = count ? limiter.hit(key, max, windowMs) : limiter.peek(key, max, windowMs);
     if (!r.ok) throw new AppError("rate_limited", undefined, { retryAfter: r.retryAfter });
@@ -79,7 +105,10 @@ export function authService(deps: Deps) {
     const secret = randomToken(32);
     const now = clock.now();
     await db.write((tx) => {
-      if (replaces) store.deleteSession(tx, replaces);
+      if (replaces) {
+        forgetSession(replaces);
+        store.deleteSession(tx, replaces);
+      }
       store.insertSession(tx, {
         id,
         userId,
@@ -150,7 +179,9 @@ export function authService(deps: Deps) {
     },
 
     async logout(sessionId: string) {
+      forgetSession(sessionId);
       await db.write((tx) => store.deleteSession(tx, sessionId));
+      forgetSession(sessionId);
     },
 
     /** The session's user for a cookie token, or null for anything missing, forged or expired. */
@@ -160,7 +191,7 @@ export function authService(deps: Deps) {
       if (dot <= 0) return null;
       const id = token.slice(0, dot);
       const secret = token.slice(dot + 1);
-      const row = store.getSession(id);
+      const row = lookup(id);
       if (!row) return null;
       const given = sha256(secret);
       if (given.length !== row.secretHash.length || !timingSafeEqual(given, row.secretHash)) return null;
@@ -169,6 +200,7 @@ export function authService(deps: Deps) {
       if (row.bannedAt) return null;
       // Slide the expiry, but write at most once an hour per session.
       if (now + ttlMs - row.expiresAt > HOUR) {
+        row.expiresAt = now + ttlMs;
         db.write((tx) => store.extendSession(tx, id, now + ttlMs)).catch((err) => log.warn("session extend failed", { err }));
       }
       return { id: row.userId, username: row.username, role: row.role, sessionId: id };
@@ -182,6 +214,7 @@ export function authService(deps: Deps) {
 
     async setRole(userId: number, role: Role) {
       const u = await db.write((tx) => store.setRole(tx, userId, role));
+      forgetUser(userId);
       if (!u) throw new AppError("not_found", "No such user.");
       return publicUser(u);
     },
@@ -196,6 +229,7 @@ export function authService(deps: Deps) {
         store.setPasswordHash(tx, userId, hash);
         store.deleteUserSessions(tx, userId);
       });
+      forgetUser(userId);
     },
 
     async setBanned(userId: number, banned: boolean) {
@@ -204,6 +238,7 @@ export function authService(deps: Deps) {
         if (row && banned) store.deleteUserSessions(tx, userId);
         return row;
       });
+      forgetUser(userId);
       if (!u) throw new AppError("not_found", "No such user.");
       return publicUser(u);
     },
