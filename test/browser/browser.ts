@@ -49,4 +49,28 @@ export async function shot(page: Page, name: string) {
   await page.screenshot({ path: join(SHOTS, name + ".png"), fullPage: true });
 }
 
+/**
+ * Cheap accessibility checks on what is on screen: every form control has a
+ * label, every button and link a name, every image alt text, ids are unique,
+ * and there is exactly one h1.
+ */
+export async function a11yProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const name = (el: Element) => (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || el.textContent || el.getAttribute("title") || "").trim();
+    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+      const c = el as HTMLInputElement;
+      if (c.closest(".cm-editor")) continue;
+      if (!(c.labels?.length || c.getAttribute("aria-label") || c.getAttribute("aria-labelledby"))) out.push(`unlabelled ${c.tagName.toLowerCase()}#${c.id || "?"}`);
+    }
+    for (const el of document.querySelectorAll("button, a[href]")) if (!name(el)) out.push(`nameless ${el.tagName.toLowerCase()} ${el.outerHTML.slice(0, 80)}`);
+    for (const el of document.querySelectorAll("img")) if (!el.hasAttribute("alt")) out.push(`img without alt ${el.getAttribute("src")}`);
+    const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+    for (const id of new Set(ids.filter((x, i) => ids.indexOf(x) !== i))) out.push(`duplicate id ${id}`);
+    const h1 = document.querySelectorAll("h1").length;
+    if (h1 !== 1) out.push(`${h1} h1 elements`);
+    return out;
+  });
+}
+
 export type { Browser, BrowserContext, Page };

@@ -14,7 +14,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { httpClient, startServer, type ServerProc } from "../helpers/server.ts";
-import { haveChromium, openContext, shot, type Page, type Session } from "./browser.ts";
+import { a11yProblems, haveChromium, openContext, shot, type Page, type Session } from "./browser.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const DIST = join(ROOT, "web", "dist");
@@ -24,6 +24,12 @@ const T = 60_000;
 
 if (!haveChromium) console.log("skipping browser tests: /usr/bin/chromium is absent (apt-get install chromium)");
 const d = haveChromium ? describe : describe.skip;
+
+/** A screenshot of a main screen, which must also pass the cheap accessibility checks. */
+async function snap(page: Page, name: string) {
+  await shot(page, name);
+  expect({ screen: name, problems: await a11yProblems(page) }).toEqual({ screen: name, problems: [] });
+}
 
 /** Static imports of an ES module chunk, as esbuild writes them (minified). */
 function staticImports(code: string): string[] {
@@ -126,7 +132,7 @@ d("web app in Chromium", () => {
       const ms = await page.evaluate(() => (window as any).__rendered as number);
       console.log(`first render: ${Math.round(ms)} ms after navigation start`);
       expect(ms).toBeLessThan(1000);
-      await shot(page, "01-home");
+      await snap(page, "01-home");
       const origin = new URL(srv.url).origin;
       expect(s.requests.length).toBeGreaterThan(0);
       expect(s.requests.filter((u) => !u.startsWith(origin))).toEqual([]);
@@ -157,7 +163,7 @@ d("web app in Chromium", () => {
       // A page that does not exist is a page, not a blank screen.
       await page.goto(srv.url + "/definitely/not/here");
       await page.getByRole("heading", { name: "Page not found" }).waitFor();
-      await shot(page, "02-error-states");
+      await snap(page, "02-error-states");
     },
     T,
   );
@@ -185,7 +191,7 @@ d("web app in Chromium", () => {
       await signup(page, name);
       await page.goto(srv.url + "/e/demo-hunt/hunt");
       await page.getByRole("heading", { name: "The Lighthouse", exact: true }).waitFor();
-      await shot(page, "03-hunt");
+      await snap(page, "03-hunt");
 
       // Wrong, then close, then a hint, then right.
       await answer(page, "a banana");
@@ -195,7 +201,7 @@ d("web app in Chromium", () => {
       expect(await page.locator('[data-outcome="close"]').textContent()).toContain("close");
       await page.getByRole("button", { name: /Take a hint/ }).click();
       await page.getByText("It tells you something every minute.").waitFor();
-      await shot(page, "04-hunt-close-and-hint");
+      await snap(page, "04-hunt-close-and-hint");
       await answer(page, "clock");
       await page.locator('[data-outcome="correct"]').waitFor();
       await page.getByRole("heading", { name: "The Keeper's Ledger", exact: true }).waitFor();
@@ -211,20 +217,20 @@ d("web app in Chromium", () => {
       await answer(page, "LAMP");
       await page.locator('[data-outcome="correct"]').waitFor();
       await page.getByRole("heading", { name: "Stairs", exact: true }).waitFor();
-      await shot(page, "05-hunt-after-two");
+      await snap(page, "05-hunt-after-two");
 
       // Alice's page, never reloaded, now shows the newcomer ahead of her.
       const newcomer = alice.page.locator("tr", { hasText: name });
       await newcomer.waitFor({ timeout: 10_000 });
       await alice.page.waitForFunction(() => document.querySelector("tr.me td")?.textContent === "2", null, { timeout: 10_000 });
       expect(await newcomer.locator("td").first().textContent()).toBe("1");
-      await shot(alice.page, "06-leaderboard-live");
+      await snap(alice.page, "06-leaderboard-live");
 
       // The player's own view highlights their row.
       await page.getByRole("link", { name: "Leaderboard" }).click();
       await page.locator("tr.me", { hasText: name }).waitFor();
       expect(await page.getByTestId("my-rank").textContent()).toContain("#1");
-      await shot(page, "07-leaderboard-own");
+      await snap(page, "07-leaderboard-own");
       expect(errors).toEqual([]);
       expect(alice.errors).toEqual([]);
     },
@@ -246,7 +252,7 @@ d("web app in Chromium", () => {
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("link", { name: "Organise" }).click();
       await page.getByRole("heading", { name: "Dashboard" }).waitFor();
-      await shot(page, "08-admin-dashboard");
+      await snap(page, "08-admin-dashboard");
 
       await page.goto(srv.url + "/admin/events/new");
       await page.getByLabel("Title").fill("Browser test hunt");
@@ -263,13 +269,13 @@ d("web app in Chromium", () => {
       await page.getByLabel("Accepted answers (one per line)").fill("blue");
       await page.getByRole("button", { name: "Add a hint" }).click();
       await page.getByRole("textbox", { name: "Hint 1" }).fill("Look up.");
-      await shot(page, "09-admin-puzzle-editor");
+      await snap(page, "09-admin-puzzle-editor");
       await page.getByRole("button", { name: "Create puzzle" }).click();
       await page.getByRole("link", { name: "Colours" }).waitFor();
       const puzzles = await org.json("GET", "/api/v1/events/browser-hunt/puzzles");
       expect(puzzles.body.puzzles.map((p: any) => p.title)).toEqual(["Colours"]);
       expect(puzzles.body.puzzles[0].hints[0].text).toBe("Look up.");
-      await shot(page, "10-admin-event");
+      await snap(page, "10-admin-event");
       // Start the new event now, then freeze its leaderboard: players are told it is frozen.
       await page.getByRole("button", { name: "Start now" }).click();
       await page.locator(".toast", { hasText: "The event has started." }).waitFor();
@@ -288,7 +294,7 @@ d("web app in Chromium", () => {
       await page.getByRole("button", { name: "Post announcement" }).click();
       await player.page.locator(".announcements li", { hasText: "both spellings count" }).waitFor({ timeout: 10_000 });
       await player.page.locator(".toast.announcement", { hasText: "Heads up" }).waitFor();
-      await shot(player.page, "11-announcement-seen");
+      await snap(player.page, "11-announcement-seen");
       expect(errors).toEqual([]);
       expect(player.errors).toEqual([]);
     },
@@ -312,7 +318,7 @@ d("web app in Chromium", () => {
       await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);
       await row.getByRole("button", { name: "Make organiser bob" }).click();
       await row.getByRole("button", { name: "Make player bob" }).waitFor();
-      await shot(page, "12-admin-users");
+      await snap(page, "12-admin-users");
       await row.getByRole("button", { name: "Make player bob" }).click();
       await row.getByRole("button", { name: "Make organiser bob" }).waitFor();
 
@@ -328,7 +334,7 @@ d("web app in Chromium", () => {
         await page.getByRole("heading", { name: heading, exact: true }).waitFor();
         await page.waitForFunction(() => !document.querySelector(".loading"));
         expect(await page.locator(".notice.error").count()).toBe(0);
-        await shot(page, file);
+        await snap(page, file);
       }
       await page.getByRole("link", { name: "Demo hunt: the Lighthouse", exact: true }).waitFor();
     },
@@ -344,7 +350,7 @@ d("web app in Chromium", () => {
       await signup(b.page, "duelB" + (Date.now() % 10000));
       await a.page.goto(srv.url + "/arena");
       await a.page.getByRole("heading", { name: "Arena" }).waitFor();
-      await shot(a.page, "13-arena-lobby");
+      await snap(a.page, "13-arena-lobby");
       await a.page.getByRole("button", { name: "Create a room" }).click();
       const code = (await a.page.getByTestId("invite-code").textContent())!.trim();
       expect(code).toMatch(/^[A-Z0-9]{6}$/);
@@ -357,7 +363,7 @@ d("web app in Chromium", () => {
       // The countdown runs on the server's (fake) clock.
       await advance(6_000);
       for (const p of [a.page, b.page]) await p.locator(".cm-content").waitFor({ timeout: 15_000 });
-      await shot(a.page, "14-match-editor");
+      await snap(a.page, "14-match-editor");
 
       // The accepted solution kept with the demo problem.
       const view = await org.json("GET", `/api/v1/arena/matches/${matchId}`);
@@ -383,16 +389,16 @@ d("web app in Chromium", () => {
       expect(await a.page.getByTestId("match-result").textContent()).toContain("You won");
       await a.page.getByTestId("rating-change").waitFor();
       expect(await a.page.getByTestId("rating-change").textContent()).toMatch(/\+\d+/);
-      await shot(a.page, "15-match-won");
+      await snap(a.page, "15-match-won");
       await b.page.getByTestId("match-result").waitFor({ timeout: 15_000 });
       expect(await b.page.getByTestId("match-result").textContent()).toContain("You lost");
       expect(await b.page.getByTestId("rating-change").textContent()).toMatch(/-\d+/);
-      await shot(b.page, "16-match-lost");
+      await snap(b.page, "16-match-lost");
 
       // The profile lists the match.
       await a.page.getByRole("link", { name: "Profile" }).click();
       await a.page.locator("td a", { hasText: "win" }).waitFor();
-      await shot(a.page, "17-profile");
+      await snap(a.page, "17-profile");
       expect(a.errors).toEqual([]);
       expect(b.errors).toEqual([]);
     },
@@ -425,7 +431,7 @@ d("web app in Chromium", () => {
       expect(before.filter((r) => r === "tester")).toHaveLength(2);
       const tester = ps[before.indexOf("tester")]!;
       await tester.page.getByRole("heading", { name: "Tester: write test cases" }).waitFor();
-      await shot(tester.page, "19-pairs-tester");
+      await snap(tester.page, "19-pairs-tester");
       // The tester's teammate writes code; it is saved for the team.
       const teammateSide = await tester.page.evaluate(async (id) => (await (await fetch(`/api/v1/arena/matches/${id}`)).json()).match.you.side, matchId);
       const sides = await Promise.all(ps.map((p) => p.page.evaluate(async (id) => (await (await fetch(`/api/v1/arena/matches/${id}`)).json()).match.you.side, matchId)));
@@ -438,7 +444,7 @@ d("web app in Chromium", () => {
       const view = await org.json("GET", `/api/v1/arena/matches/${matchId}`);
       await advance(Math.ceil(view.body.match.durationSec * 0.7) * 1000 + 1000);
       for (const p of ps) await p.page.locator(".banner.swap").waitFor({ timeout: 15_000 });
-      await shot(tester.page, "20-pairs-swapped");
+      await snap(tester.page, "20-pairs-swapped");
       // The former tester is now the coder and picks up the team's code.
       await tester.page.locator(".cm-content", { hasText: "team code marker" }).waitFor({ timeout: 15_000 });
       await coder.page.getByRole("heading", { name: "Tester: write test cases" }).waitFor();
@@ -460,7 +466,7 @@ d("web app in Chromium", () => {
       expect(overflow).toBeLessThanOrEqual(0);
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       expect(bg).toBe("rgb(14, 17, 23)");
-      await shot(page, "18-hunt-phone-dark");
+      await snap(page, "18-hunt-phone-dark");
       // Keyboard: the skip link is the first stop and jumps to the content.
       await page.keyboard.press("Tab");
       expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
