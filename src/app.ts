@@ -110,8 +110,10 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
 
   mount(app, routes);
 
-  const openapi = openApiDocument(routes, { title: "Gauntlet API", version: VERSION });
-  app.get("/api/v1/openapi.json", (c) => c.json(openapi));
+  // Built on first request: converting every zod schema is the largest cost of
+  // start-up (bench/RESULTS.md, Startup), and most processes never serve it.
+  let openapi: ReturnType<typeof openApiDocument> | null = null;
+  app.get("/api/v1/openapi.json", (c) => c.json((openapi ??= openApiDocument(routes, { title: "Gauntlet API", version: VERSION }))));
 
   app.get("/metrics", metricsHandler(s));
   mountMultivac(app, s);
