@@ -13,6 +13,7 @@ import type { Deps } from "../lib/context.ts";
 import { AppError } from "../lib/errors.ts";
 import { buildPch, frame, languages as languageTable, LANGUAGE_IDS, type Language, type LanguageId } from "./languages.ts";
 import { remoteHub } from "./remote.ts";
+import type { CgroupMode } from "./cgroup.ts";
 import { prepare, probeHost, SandboxUnavailable, type Host, type Prepared, type RunLimits, type SandboxResult, type SandboxSpec } from "./sandbox.ts";
 
 export type RunStatus = "OK" | "CE" | "TLE" | "MLE" | "RE" | "OLE" | "IE";
@@ -95,6 +96,14 @@ export interface RunnerOptions {
   warm?: Partial<Record<string, number>>;
   cacheDir?: string;
   bunPath?: string;
+  /** Force a limits mode (tests of the fallback); default: the best the host has. */
+  cgroups?: CgroupMode;
+}
+
+/** Bun reserves far more address space than any RLIMIT_AS a run could have. */
+function rlimitOnly(l: Language): Language {
+  if (l.id !== "javascript" && l.id !== "typescript") return l;
+  return { ...l, available: false, reason: "needs a memory cgroup (no writable cgroup on this host; Bun cannot run under RLIMIT_AS)" };
 }
 
 function defaultCacheDir() {
@@ -155,10 +164,11 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
     if (host) return host;
     if (unavailable) throw new AppError("runner_unavailable", unavailable);
     try {
-      host = probeHost(cacheDir);
+      host = probeHost(cacheDir, opts.cgroups);
       const bunPath = reachableBun(opts.bunPath ?? process.execPath, cacheDir);
       if (bunPath !== (opts.bunPath ?? process.execPath)) opts = { ...opts, bunPath };
       langs = languageTable({ bunPath: opts.bunPath });
+      if (host.cgroups.mode === "rlimit") langs = langs.map(rlimitOnly);
       log.info("runner sandbox ready", { cgroups: host.cgroups.mode, detail: host.cgroups.detail, slots });
       return host;
     } catch (err) {
@@ -182,7 +192,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
   }
 
   function refill(p: Pool) {
-    if (stopped || !host) return;
+    if (stopped || !host || host.cgroups.mode === "rlimit") return;
     p.idle = p.idle.filter((s) => s.alive);
     while (p.idle.length < p.want) {
       try {
@@ -194,8 +204,13 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
     }
   }
 
-  function take(key: string, spec: SandboxSpec): Prepared {
+  function take(key: string, spec: SandboxSpec, limits: RunLimits): Prepared {
     const h = ensureHost();
+    // Without cgroups the limits are rlimits fixed at start, so every sandbox is made for its run.
+    if (h.cgroups.mode === "rlimit") {
+      stats.cold++;
+      return prepare(h, { ...spec, rlimits: { ...spec.rlimits, asBytes: limits.memoryBytes, nproc: limits.pids, cpuSec: Math.ceil(limits.cpuMs / 1000) + 1 } }, limits);
+    }
     const p = pool(key, spec);
     let s: Prepared | undefined;
     while ((s = p.idle.shift()) && !s.alive) void s.discard();
@@ -212,7 +227,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
   async function exec(key: string, spec: SandboxSpec, input: Uint8Array, limits: RunLimits): Promise<SandboxResult> {
     await sem.acquire();
     try {
-      const sb = take(key, spec);
+      const sb = take(key, spec, limits);
       return await sb.run(input, limits);
     } finally {
       sem.release();
@@ -234,6 +249,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
       });
       const dir = await pchPromise;
       langs = languageTable({ bunPath: opts.bunPath, pchDir: dir });
+      if (host?.cgroups.mode === "rlimit") langs = langs.map(rlimitOnly);
       // Compile pools built before the header existed must not be reused.
       const old = pools.get("compile:cpp");
       if (old) {

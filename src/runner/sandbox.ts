@@ -16,7 +16,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { detectCgroups, type CgroupSupport, type RunGroup } from "./cgroup.ts";
+import { detectCgroups, type CgroupMode, type CgroupSupport, type RunGroup } from "./cgroup.ts";
 import { seccompProgram } from "./seccomp.ts";
 
 export type SandboxStatus = "OK" | "TLE" | "MLE" | "OLE" | "RE" | "IE";
@@ -89,7 +89,7 @@ export class SandboxUnavailable extends Error {}
  * What this host can do. Throws SandboxUnavailable with how to fix it: code is
  * never run unconfined.
  */
-export function probeHost(cacheDir: string): Host {
+export function probeHost(cacheDir: string, cgroups?: CgroupMode): Host {
   const bwrap = which("bwrap");
   if (!bwrap) throw new SandboxUnavailable("bubblewrap (bwrap) is not installed; install it: apt-get install bubblewrap");
   const setpriv = which("setpriv");
@@ -109,7 +109,7 @@ export function probeHost(cacheDir: string): Host {
   writeFileSync(seccompPath, seccompProgram(), { mode: 0o600 });
   const rootfs: string[] = [];
   for (const e of ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]) if (existsSync(e)) rootfs.push(e);
-  return { bwrap, setpriv, prlimit, sh, root, cgroups: detectCgroups(), seccompPath, rootfs };
+  return { bwrap, setpriv, prlimit, sh, root, cgroups: detectCgroups(cgroups), seccompPath, rootfs };
 }
 
 function safeRead(p: string) {
@@ -264,8 +264,17 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
     await group.kill();
     await proc.exited.catch(() => {});
     host.cgroups.release(group);
-    // The uid goes back only when nothing runs under it any more.
-    if (host.cgroups.mode === "rlimit" ? pidsOfUid(uid).length === 0 : group.pids().length === 0) releaseUid(uid);
+    // The uid goes back only when nothing runs under it any more (dying tasks get a few more looks).
+    const empty = () => (host.cgroups.mode === "rlimit" ? pidsOfUid(uid).length === 0 : group.pids().length === 0);
+    if (empty()) releaseUid(uid);
+    else {
+      let tries = 0;
+      const again = () => {
+        if (empty()) releaseUid(uid);
+        else if (++tries < 20) setTimeout(again, 250).unref();
+      };
+      setTimeout(again, 50).unref();
+    }
   };
 
   return {
@@ -365,6 +374,8 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
       else if (stats.oomKilled || (exitCode !== 0 && stats.peakBytes >= limits.memoryBytes * 0.97)) status = "MLE";
       // bwrap reports a child killed by SIGXCPU (the rlimit backstop) as 128+24.
       else if (exitCode === 128 + 24) status = "TLE";
+      // Without a memory cgroup, RLIMIT_AS makes allocations fail instead of an OOM kill.
+      else if (host.cgroups.mode === "rlimit" && exitCode !== 0 && /MemoryError|bad_alloc|Cannot allocate memory|out of memory/i.test(new TextDecoder().decode(se.out.subarray(-4096)))) status = "MLE";
       else if (exitCode !== 0) status = "RE";
       else status = "OK";
       return {

@@ -247,3 +247,42 @@ except Exception as e:
   });
 });
 
+
+/** The fallback where no cgroup controller is writable: rlimits only, never unconfined. */
+describe.skipIf(skipReason !== null)("runner: rlimit-only fallback", () => {
+  let r: RunnerService;
+  beforeAll(async () => {
+    r = runnerService({ config: { dataDir: "/nonexistent" } as never, log: createLogger("silent") }, { cacheDir, cgroups: "rlimit" });
+    await r.start();
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+  const settle = async (before: Set<number>) => {
+    // Without a cgroup to wait on, the pid namespace's teardown is observed from /proc.
+    for (let i = 0; i < 50; i++) {
+      const left = sandboxPids().filter((p) => !before.has(p.pid));
+      if (!left.length) return left;
+      await Bun.sleep(20);
+    }
+    return sandboxPids().filter((p) => !before.has(p.pid));
+  };
+  const snap = () => new Set(sandboxPids().map((p) => p.pid));
+
+  test("the health view says which mode; JS/TS are unavailable without a memory cgroup", () => {
+    expect(r.health().sandbox?.cgroups).toBe("rlimit");
+    const langs = r.languages();
+    expect(langs.find((l) => l.id === "javascript")?.available).toBe(false);
+    expect(langs.find((l) => l.id === "python3")?.available).toBe(true);
+  });
+
+  test("hello, busy loop, memory bomb and fork bomb under rlimits", async () => {
+    const before = snap();
+    expect((await r.run({ language: "python3", source: "print('hi')" })).stdout).toBe("hi\n");
+    expect((await r.run({ language: "python3", source: "while True: pass", limits: { timeMs: 500 } })).status).toBe("TLE");
+    expect((await r.run({ language: "python3", source: "x = []\nwhile True:\n    x.append(bytearray(1 << 20))\n", limits: { memoryMb: 64 } })).status).toBe("MLE");
+    const fb = await r.run({ language: "c", source: "#include <unistd.h>\nint main(){for(;;)fork();}\n", limits: { timeMs: 500 } });
+    expect(["TLE", "RE"]).toContain(fb.status);
+    expect(await settle(before)).toEqual([]);
+  }, 60_000);
+});
