@@ -98,6 +98,8 @@ export interface RunnerOptions {
   bunPath?: string;
   /** Force a limits mode (tests of the fallback); default: the best the host has. */
   cgroups?: CgroupMode;
+  /** Where to look for bwrap/setpriv/prlimit (tests of the refusal). */
+  binDirs?: string[];
 }
 
 /** Bun reserves far more address space than any RLIMIT_AS a run could have. */
@@ -164,7 +166,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
     if (host) return host;
     if (unavailable) throw new AppError("runner_unavailable", unavailable);
     try {
-      host = probeHost(cacheDir, opts.cgroups);
+      host = probeHost(cacheDir, opts.cgroups, opts.binDirs);
       const bunPath = reachableBun(opts.bunPath ?? process.execPath, cacheDir);
       if (bunPath !== (opts.bunPath ?? process.execPath)) opts = { ...opts, bunPath };
       langs = languageTable({ bunPath: opts.bunPath });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { testApp } from "../testing.ts";
 import { checkExact, checkFloat, checkTokens, parseChecker } from "./judge.ts";
 import { frame } from "./languages.ts";
+import { silentLogger } from "../lib/log.ts";
+import { runnerService } from "./runner.service.ts";
 import { probeHost, SandboxUnavailable } from "./sandbox.ts";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, CLONE_NS_FLAGS, evaluate, SECCOMP, seccompProgram } from "./seccomp.ts";
 
@@ -64,6 +66,19 @@ describe("seccomp program", () => {
     expect(evaluate(prog, { arch: 0x40000003 /* i386 */, nr: 0 })).toBe(RET_KILL_PROCESS);
     expect(evaluate(prog, { arch: AUDIT_ARCH_X86_64, nr: 0x40000000 + 101 })).toBe(RET_ERRNO | ENOSYS);
   });
+});
+
+test("a host that cannot sandbox is refused with how to fix it; nothing runs", async () => {
+  const r = runnerService({ config: { dataDir: "/nonexistent", roles: ["runner"] } as never, log: silentLogger() }, { binDirs: ["/nonexistent-bin"] });
+  let err: unknown;
+  await r.start().catch((e) => (err = e));
+  expect(err).toBeInstanceOf(SandboxUnavailable);
+  expect((err as Error).message).toContain("apt-get install bubblewrap");
+  const run = await r.run({ language: "python3", source: "print(1)" }).catch((e) => e);
+  expect(run.code).toBe("runner_unavailable");
+  expect(run.status).toBe(503);
+  expect(r.health()).toMatchObject({ available: false, sandbox: null });
+  expect(r.languages().every((l) => !l.available)).toBe(true);
 });
 
 test("frame puts the program length on its own line, then the program, then the input", () => {

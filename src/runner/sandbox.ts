@@ -78,7 +78,7 @@ export interface Host {
   rootfs: string[];
 }
 
-const which = (name: string, dirs = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]) => {
+const whichIn = (name: string, dirs = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]) => {
   for (const d of dirs) if (existsSync(join(d, name))) return join(d, name);
   return null;
 };
@@ -89,7 +89,8 @@ export class SandboxUnavailable extends Error {}
  * What this host can do. Throws SandboxUnavailable with how to fix it: code is
  * never run unconfined.
  */
-export function probeHost(cacheDir: string, cgroups?: CgroupMode): Host {
+export function probeHost(cacheDir: string, cgroups?: CgroupMode, binDirs?: string[]): Host {
+  const which = (name: string) => whichIn(name, binDirs);
   const bwrap = which("bwrap");
   if (!bwrap) throw new SandboxUnavailable("bubblewrap (bwrap) is not installed; install it: apt-get install bubblewrap");
   const setpriv = which("setpriv");
