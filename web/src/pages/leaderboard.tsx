@@ -58,7 +58,8 @@ export function LeaderboardPage({ eventKey, event }: { eventKey: string; event: 
         setData(d);
         setError(null);
         const list = rows(d);
-        if (offset === 0) record(eventKey, list.slice(0, 10), Date.now());
+        // Chart times are the server's (its clock may be a rehearsal's fake one), like the pointsAt they sit beside.
+        if (offset === 0) record(eventKey, list.slice(0, 10), Number(pick(d, "now")) || Date.now());
         const mine = pick(d, "me", "own", "self", "mine");
         const r = mine ? Number(pick(mine, "rank")) : list.find((x) => x.userId === me?.id)?.rank;
         if (r && myRank.current !== null && r !== myRank.current) announce(`You are now ranked #${r}.`, r < myRank.current ? "success" : "info");
@@ -113,7 +114,7 @@ export function LeaderboardPage({ eventKey, event }: { eventKey: string; event: 
       : top10.map((r) => {
           const pts = h?.get(r.userId)?.points ?? [];
           const base: [number, number][] = starts && (pts[0]?.[0] ?? Infinity) > starts ? [[starts, 0]] : [];
-          return { name: r.username, points: [...base, ...pts, [Date.now(), r.points]], highlight: r.userId === me?.id };
+          return { name: r.username, points: [...base, ...pts, [Number(pick(data, "now")) || Date.now(), r.points]], highlight: r.userId === me?.id };
         });
   return (
     <div class="leaderboard">
@@ -134,8 +135,8 @@ export function LeaderboardPage({ eventKey, event }: { eventKey: string; event: 
       ) : (
         <>
           <div class="card">
-            <h2>Top 10 over time</h2>
-            <LineChart series={series} title="Points over time for the top 10 players" step yLabel="points" />
+            <h2>Top 10: points over time</h2>
+            <LineChart series={series} title="Points over time for the top 10 players" step />
           </div>
           <div class="card">
             <table class="table leaderboard-table">
