@@ -463,6 +463,27 @@ d("web app in Chromium", () => {
   );
 
   test(
+    "offline: a failed request says so in words, and the app recovers when the network is back",
+    async () => {
+      const { s, page, errors } = await open();
+      await signup(page, "off" + (Date.now() % 100000));
+      await page.goto(srv.url + "/e/demo-hunt/hunt");
+      await page.getByLabel("Your answer", { exact: true }).waitFor();
+      await s.context.setOffline(true);
+      await answer(page, "clock");
+      await page.locator('[data-outcome="error"]', { hasText: "Cannot reach the server" }).waitFor();
+      await page.locator(".banner.warn", { hasText: "offline" }).waitFor();
+      await snap(page, "21-offline");
+      await s.context.setOffline(false);
+      await answer(page, "clock");
+      await page.locator('[data-outcome="correct"]').waitFor();
+      await page.locator(".banner.warn").waitFor({ state: "detached" });
+      expect(errors).toEqual([]);
+    },
+    T,
+  );
+
+  test(
     "phone width and dark theme: the hunt stays usable, the theme toggle persists",
     async () => {
       const { page } = await open({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });

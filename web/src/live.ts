@@ -31,7 +31,11 @@ export class LiveClient {
   private everOpened = false;
 
   constructor(private url: string) {
-    globalThis.addEventListener?.("online", () => this.reconnectSoon(0));
+    globalThis.addEventListener?.("online", () => {
+      // The socket may have survived a short outage; then it is simply live again.
+      if (this.ws?.readyState === WebSocket.OPEN) liveStatus.value = "open";
+      else this.reconnectSoon(0);
+    });
     globalThis.addEventListener?.("offline", () => {
       liveStatus.value = "offline";
     });

@@ -66,11 +66,11 @@ export const politeMessage = signal("");
 let toastId = 0;
 export function announce(text: string, kind: Toast["kind"] = "info", opts: { title?: string; ttlMs?: number } = {}) {
   const t: Toast = { id: ++toastId, text, kind, title: opts.title };
-  toasts.value = [...toasts.value.slice(-4), t];
+  toasts.value = [...toasts.value.slice(-2), t];
   // Re-set so repeated identical messages are announced again.
   politeMessage.value = "";
   queueMicrotask(() => (politeMessage.value = (opts.title ? opts.title + ": " : "") + text));
-  const ttl = opts.ttlMs ?? (kind === "announcement" ? 15000 : 6000);
+  const ttl = opts.ttlMs ?? (kind === "announcement" ? 15000 : kind === "error" ? 8000 : 4000);
   if (ttl > 0) setTimeout(() => dismissToast(t.id), ttl);
 }
 export function dismissToast(id: number) {
