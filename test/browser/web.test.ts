@@ -10,9 +10,10 @@
  * screens go to test-results/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { httpClient, startServer, type ServerProc } from "../helpers/server.ts";
 import { a11yProblems, haveChromium, openContext, shot, type Page, type Session } from "./browser.ts";
 
@@ -344,6 +345,58 @@ d("web app in Chromium", () => {
         await snap(page, file);
       }
       await page.getByRole("link", { name: "Demo hunt: the Lighthouse", exact: true }).waitFor();
+    },
+    T,
+  );
+
+  test(
+    "organiser problems: create one with a sample and uploaded hidden tests; import a Kattis package folder with progress",
+    async () => {
+      const { page, errors } = await open();
+      await page.goto(srv.url + "/login");
+      await page.getByLabel("Username").fill(ORGANISER.username);
+      await page.getByLabel("Password").fill(ORGANISER.password);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("button", { name: /Log out/ }).waitFor();
+      await page.goto(srv.url + "/admin/problems/new");
+      await page.getByLabel("Title").fill("Double it");
+      await page.getByLabel("Statement (Markdown)").fill("Print twice the number **n**.");
+      await page.getByRole("button", { name: "Add a sample" }).click();
+      await page.getByLabel("Sample 1 input").fill("2\n");
+      await page.getByLabel("Sample 1 output").fill("4\n");
+      const dir = mkdtempSync(join(tmpdir(), "gauntlet-tests-"));
+      for (const [n, i, o] of [["1", "3", "6"], ["2", "10", "20"], ["3", "0", "0"]]) {
+        writeFileSync(join(dir, `${n}.in`), i + "\n");
+        writeFileSync(join(dir, `${n}.ans`), o + "\n");
+      }
+      await page.getByLabel(/Upload .in and .ans files/).setInputFiles(["1", "2", "3"].flatMap((n) => [join(dir, `${n}.in`), join(dir, `${n}.ans`)]));
+      await page.getByText("3 tests ready to save.").waitFor();
+      await snap(page, "22-admin-problem-editor");
+      await page.getByRole("button", { name: "Create problem" }).click();
+      await page.getByRole("heading", { name: "Problem: Double it" }).waitFor();
+      const list = await org.json("GET", "/api/v1/admin/problems");
+      const made = list.body.problems.find((p: any) => p.title === "Double it");
+      const full = await org.json("GET", `/api/v1/admin/problems/${made.id}`);
+      expect(full.body.problem.tests.filter((t: any) => t.kind === "secret")).toHaveLength(3);
+      expect(full.body.problem.tests.filter((t: any) => t.kind === "sample")).toHaveLength(1);
+
+      // Export a demo problem as a Kattis package on disk, then import the folder through the page.
+      const pkg = await org.json("GET", `/api/v1/admin/problems/${list.body.problems[0].id}/export/kattis`);
+      const files: Record<string, string> = pkg.body.files ?? pkg.body;
+      const root = join(mkdtempSync(join(tmpdir(), "gauntlet-kattis-")), "imported-pkg");
+      for (const [rel, content] of Object.entries(files)) {
+        const p = join(root, rel);
+        mkdirSync(dirname(p), { recursive: true });
+        if (rel === "problem.yaml") writeFileSync(p, String(content).replace(/^name:.*$/m, "name: Imported through the browser"));
+        else writeFileSync(p, content.startsWith("base64:") ? Buffer.from(content.slice(7), "base64") : content);
+      }
+      await page.goto(srv.url + "/admin/problems");
+      await page.getByLabel("Import Kattis folder").setInputFiles(root);
+      await page.locator(".import-progress progress").waitFor();
+      await page.getByRole("link", { name: /Imported through the browser|imported-pkg/ }).waitFor({ timeout: 15_000 });
+      expect(await page.locator(".import-progress .form-error").count()).toBe(0);
+      await snap(page, "23-admin-problems-imported");
+      expect(errors).toEqual([]);
     },
     T,
   );

@@ -104,7 +104,7 @@ export function ProblemsAdmin() {
           </label>
           <label class="button secondary file">
             Import Kattis folder
-            <input type="file" class="sr-only" {...({ webkitdirectory: "", directory: "" } as any)} multiple onChange={(e) => e.currentTarget.files?.length && importKattis(e.currentTarget.files)} />
+            <input type="file" class="sr-only" {...({ webkitdirectory: true } as any)} multiple onChange={(e) => e.currentTarget.files?.length && importKattis(e.currentTarget.files)} />
           </label>
           <a class="button" href="/admin/problems/new">
             New problem
@@ -115,7 +115,7 @@ export function ProblemsAdmin() {
       {progress && (
         <div class="card import-progress" role="status">
           <label for="pimp">
-            Imported {progress.done} of {progress.total}
+            {progress.done < progress.total ? `Importing… step ${progress.done} of ${progress.total}` : `Import finished${progress.errors.length ? " with errors" : ""}.`}
           </label>
           <progress id="pimp" max={progress.total || 1} value={progress.done} />
           {progress.errors.map((e) => (
@@ -137,7 +137,7 @@ export function ProblemsAdmin() {
                   <th scope="col">Difficulty</th>
                   <th scope="col">Tags</th>
                   <th scope="col" class="num">
-                    Tests
+                    Tests (sample + hidden)
                   </th>
                 </tr>
               </thead>
@@ -149,7 +149,9 @@ export function ProblemsAdmin() {
                     </td>
                     <td>{p.difficulty}</td>
                     <td>{(p.tags ?? []).join(", ")}</td>
-                    <td class="num">{pick(p, "secretCount", "testCount") ?? ""}</td>
+                    <td class="num">
+                      {pick(p, "sampleCount") ?? 0} + {pick(p, "hiddenCount") ?? 0}
+                    </td>
                   </tr>
                 ))}
               </tbody>
