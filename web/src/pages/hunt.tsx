@@ -54,15 +54,14 @@ export function HuntPage({ eventKey, event }: { eventKey: string; event: any }) 
   const xp = Number(typeof xpRaw === "object" ? pick(xpRaw, "balance", "available") : (xpRaw ?? 0));
   const settings = pick(event, "settings") ?? {};
   const costs = { ...DEFAULT_COSTS, ...(pick(d, "powerupCosts") ?? pick(settings, "powerupCosts") ?? {}) };
-  const hints: any[] = pick(puzzle, "hints", "revealedHints") ?? pick(d, "hints") ?? [];
-  const hintsTotal = pick<number>(puzzle, "hintCount", "hintsTotal", "totalHints");
-  const hintsLeft = pick<number>(puzzle, "hintsLeft", "hintsRemaining") ?? (hintsTotal !== undefined ? hintsTotal - hints.length : undefined);
-  const active: string[] = pick(d, "activePowerups") ?? pick(puzzle, "activePowerups") ?? (pick(d, "closeEnoughActive") || pick(puzzle, "closeEnough") ? ["close_enough"] : []);
+  const hints: any[] = puzzle?.hints ?? [];
+  const hintsLeft: number | undefined = puzzle?.hintsLeft;
+  const active: string[] = puzzle?.closeEnoughActive ? ["close_enough"] : [];
   const progress = pick(d, "progress") ?? {};
-  const position = Number(pick(puzzle, "number", "position") ?? pick(progress, "position") ?? 0);
-  const total = Number(pick(progress, "total") ?? pick(d, "totalPuzzles", "puzzleCount") ?? 0);
+  const position = Number(puzzle?.number ?? 0);
+  const total = Number(progress.total ?? 0);
   // Skipped puzzles are done too, as far as progress goes.
-  const solved = Number(pick(progress, "solved") ?? pick(d, "solvedCount") ?? Math.max(0, position - 1)) + Number(pick(progress, "skipped") ?? 0);
+  const solved = Number(progress.solved ?? 0) + Number(progress.skipped ?? 0);
   const offset = clockOffset(d);
   const ends = pick<number>(event, "endsAt");
 
@@ -176,6 +175,11 @@ export function HuntPage({ eventKey, event }: { eventKey: string; event: any }) 
                     </li>
                   ))}
                 </ul>
+              )}
+              {active.includes("close_enough") && (
+                <p class="badge ok" role="note">
+                  Close enough is active: a close answer counts on this puzzle.
+                </p>
               )}
               <form class="answer" onSubmit={submit}>
                 <label for="answer">Your answer</label>
