@@ -6,9 +6,7 @@ import { basicSetup, EditorView } from "codemirror";
 import { Compartment, EditorState } from "@codemirror/state";
 import { keymap } from "@codemirror/view";
 import { indentWithTab } from "@codemirror/commands";
-import { python } from "@codemirror/lang-python";
-import { javascript } from "@codemirror/lang-javascript";
-import { cpp } from "@codemirror/lang-cpp";
+import type { Extension } from "@codemirror/state";
 
 export interface CodeEditor {
   view: EditorView;
@@ -19,11 +17,12 @@ export interface CodeEditor {
   destroy(): void;
 }
 
-function modeFor(id: string) {
-  if (id.startsWith("python")) return python();
-  if (id === "typescript") return javascript({ typescript: true });
-  if (id.startsWith("javascript")) return javascript();
-  if (id === "c" || id === "cpp") return cpp();
+/** Each language mode is its own chunk: a Python player never downloads the C++ grammar. */
+async function modeFor(id: string): Promise<Extension> {
+  if (id.startsWith("python")) return (await import("@codemirror/lang-python")).python();
+  if (id === "typescript") return (await import("@codemirror/lang-javascript")).javascript({ typescript: true });
+  if (id.startsWith("javascript")) return (await import("@codemirror/lang-javascript")).javascript();
+  if (id === "c" || id === "cpp") return (await import("@codemirror/lang-cpp")).cpp();
   return [];
 }
 
@@ -49,7 +48,7 @@ export function createEditor(parent: HTMLElement, opts: { value: string; languag
         basicSetup,
         // Tab indents; Esc then Tab leaves the editor (CodeMirror's accessible escape hatch).
         keymap.of([indentWithTab]),
-        lang.of(modeFor(opts.language)),
+        lang.of([]),
         ro.of(EditorState.readOnly.of(!!opts.readOnly)),
         theme,
         EditorView.contentAttributes.of({ "aria-label": opts.label }),
@@ -59,12 +58,30 @@ export function createEditor(parent: HTMLElement, opts: { value: string; languag
       ],
     }),
   });
+  // The newest request wins if the language changes again while a grammar is loading.
+  let want = "";
+  const setLanguage = (id: string) => {
+    want = id;
+    modeFor(id).then(
+      (mode) => {
+        if (want === id && !destroyed) view.dispatch({ effects: lang.reconfigure(mode) });
+      },
+      () => {
+        /* plain text editing still works without highlighting */
+      },
+    );
+  };
+  let destroyed = false;
+  setLanguage(opts.language);
   return {
     view,
     getValue: () => view.state.doc.toString(),
     setValue: (v) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: v } }),
-    setLanguage: (id) => view.dispatch({ effects: lang.reconfigure(modeFor(id)) }),
+    setLanguage,
     setReadOnly: (r) => view.dispatch({ effects: ro.reconfigure(EditorState.readOnly.of(r)) }),
-    destroy: () => view.destroy(),
+    destroy: () => {
+      destroyed = true;
+      view.destroy();
+    },
   };
 }

@@ -300,9 +300,12 @@ export function MatchPage({ id }: { id: string }) {
                     ))}
                   </select>
                 </div>
-                <div ref={hostRef} class="editor-host" data-testid="editor">
+                <div ref={hostRef} class="editor-host" data-testid="editor" aria-describedby="editor-help">
                   {editorError && <p class="form-error">{editorError}</p>}
                 </div>
+                <p id="editor-help" class="muted small">
+                  Tab indents. To leave the editor with the keyboard, press Esc, then Tab.
+                </p>
                 <div class="row">
                   <button class="secondary" onClick={runSamples} disabled={!!busy || !samples.length}>
                     {busy === "run" ? "Running…" : "Run samples"}
