@@ -389,16 +389,21 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
       // The C++ header builds in the background (seconds, once per cache); C++ runs wait for it.
       void withPch();
       // Warm the pools after the caller goes on (the server listens first), one pool per timer tick.
-      const todo: Array<[string, SandboxSpec]> = [];
+      // Specs are looked up at each tick: the C++ compile spec changes once the header is built.
+      const todo: Array<{ id: LanguageId; compile: boolean }> = [];
       for (const l of langs) {
         if (!l.available) continue;
-        if (l.compile) todo.push([`compile:${l.id}`, l.compile]);
-        todo.push([l.compile ? "binary" : l.id, l.run]);
+        if (l.compile) todo.push({ id: l.id, compile: true });
+        todo.push({ id: l.id, compile: false });
       }
       const next = () => {
         const item = todo.shift();
         if (!item || stopped) return;
-        refill(pool(item[0], item[1]));
+        const l = langs.find((x) => x.id === item.id);
+        if (l?.available) {
+          if (item.compile && l.compile) refill(pool(`compile:${l.id}`, l.compile));
+          else if (!item.compile) refill(pool(l.compile ? "binary" : l.id, l.run));
+        }
         setTimeout(next, 5);
       };
       setTimeout(next, 0);
