@@ -468,7 +468,8 @@ d("web app in Chromium", () => {
   test(
     "a pairs match: four players, roles shown, the swap banner reaches everyone, the tester panel follows the role",
     async () => {
-      const ps = [await open(), await open(), await open(), await open()];
+      // Two of them in the dark theme, so the screenshots show the editor in both.
+      const ps = [await open(), await open({ colorScheme: "dark" }), await open(), await open({ colorScheme: "dark" })];
       const tag = Date.now() % 10000;
       for (const [i, p] of ps.entries()) await signup(p.page, `pair${i}x${tag}`);
       const [a, ...rest] = ps;
@@ -504,9 +505,10 @@ d("web app in Chromium", () => {
       const view = await org.json("GET", `/api/v1/arena/matches/${matchId}`);
       await advance(Math.ceil(view.body.match.durationSec * 0.7) * 1000 + 1000);
       for (const p of ps) await p.page.locator(".banner.swap").waitFor({ timeout: 15_000 });
-      await snap(tester.page, "20-pairs-swapped");
       // The former tester is now the coder and picks up the team's code.
       await tester.page.locator(".cm-content", { hasText: "team code marker" }).waitFor({ timeout: 15_000 });
+      await snap(tester.page, "20-pairs-swapped");
+      await snap(ps.find((p) => p !== tester && p !== coder)!.page, "20b-pairs-swapped-other");
       await coder.page.getByRole("heading", { name: "Tester: write test cases" }).waitFor();
       const after = await roles();
       expect(after).toEqual(before.map((r) => (r === "coder" ? "tester" : "coder")));

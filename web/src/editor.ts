@@ -7,6 +7,19 @@ import { Compartment, EditorState } from "@codemirror/state";
 import { keymap } from "@codemirror/view";
 import { indentWithTab } from "@codemirror/commands";
 import type { Extension } from "@codemirror/state";
+import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { tags as t } from "@lezer/highlight";
+
+// Colours from CSS variables, so highlighting keeps its contrast in the dark theme too.
+const highlight = HighlightStyle.define([
+  { tag: [t.keyword, t.controlKeyword, t.operatorKeyword, t.modifier], color: "var(--hl-keyword)" },
+  { tag: [t.string, t.special(t.string), t.character], color: "var(--hl-string)" },
+  { tag: [t.comment, t.lineComment, t.blockComment], color: "var(--hl-comment)", fontStyle: "italic" },
+  { tag: [t.number, t.bool, t.null, t.atom], color: "var(--hl-number)" },
+  { tag: [t.function(t.variableName), t.function(t.propertyName), t.definition(t.function(t.variableName))], color: "var(--hl-function)" },
+  { tag: [t.typeName, t.className, t.definition(t.typeName)], color: "var(--hl-type)" },
+  { tag: [t.processingInstruction, t.meta], color: "var(--hl-meta)" },
+]);
 
 export interface CodeEditor {
   view: EditorView;
@@ -45,6 +58,7 @@ export function createEditor(parent: HTMLElement, opts: { value: string; languag
     state: EditorState.create({
       doc: opts.value,
       extensions: [
+        syntaxHighlighting(highlight),
         basicSetup,
         // Tab indents; Esc then Tab leaves the editor (CodeMirror's accessible escape hatch).
         keymap.of([indentWithTab]),

@@ -25,7 +25,7 @@ export function MatchPage({ id }: { id: string }) {
   const q = useApi(ARENA.match(id));
   const langs = useApi(ARENA.languages);
   const u = user.value;
-  const [swapBanner, setSwapBanner] = useState<string | null>(null);
+  const [swapBanner, setSwapBanner] = useState(false);
   const [liveSub, setLiveSub] = useState<any>(null);
   const [testerResult, setTesterResult] = useState<any>(null);
   const [runResults, setRunResults] = useState<any[] | null>(null);
@@ -57,7 +57,7 @@ export function MatchPage({ id }: { id: string }) {
       `match:${id}`,
       (data, meta) => {
         if (meta.type === "role.swap") {
-          setSwapBanner("Roles swapped! The coder is now the tester and the tester is now the coder.");
+          setSwapBanner(true);
           announce("Roles swapped!", "info");
         }
         if (meta.type === "started") announce("The match has started. Good luck!", "info");
@@ -93,7 +93,7 @@ export function MatchPage({ id }: { id: string }) {
   // Show the swap banner also when the swap is noticed by a refetch (e.g. after a reconnect).
   useEffect(() => {
     if (!m) return;
-    if (wasSwapped.current === false && m.swapped) setSwapBanner("Roles swapped! You are now the " + (role ?? "other role") + ".");
+    if (wasSwapped.current === false && m.swapped) setSwapBanner(true);
     wasSwapped.current = !!m.swapped;
   }, [m?.swapped]);
 
@@ -215,9 +215,9 @@ export function MatchPage({ id }: { id: string }) {
       {swapBanner && (
         <div class="banner swap" role="alert">
           <span>
-            <Icon name="bolt" /> {swapBanner}
+            <Icon name="bolt" /> Roles swapped!{role && role !== "solo" && m.swapped ? ` You are now the ${role}.` : " The coder is now the tester and the tester the coder."}
           </span>
-          <button class="icon-button" aria-label="Dismiss" onClick={() => setSwapBanner(null)}>
+          <button class="icon-button" aria-label="Dismiss" onClick={() => setSwapBanner(false)}>
             <Icon name="x" size={14} />
           </button>
         </div>
