@@ -341,8 +341,8 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
               parts.push(value.subarray(0, limits.outputBytes - size));
               size = limits.outputBytes;
               truncated = true;
+              // Too much stdout is OLE; too much stderr is only cut (it is drained so the program never blocks on it).
               if (isStdout) kill("OLE");
-              else reader.cancel().catch(() => {});
               continue;
             }
             parts.push(value);

@@ -121,3 +121,20 @@ describe.skipIf(skipReason !== null)("runner: checkers in the sandbox", () => {
     expect(res.verdict).toBe("IE");
   }, 30_000);
 });
+
+describe.skipIf(skipReason !== null)("runner: output caps", () => {
+  let r: RunnerService;
+  beforeAll(async () => {
+    r = runnerService({ config: { dataDir: "/nonexistent" } as never, log: createLogger("silent") }, { cacheDir, warm: { python3: 1 } });
+    await r.start();
+  });
+  afterAll(async () => {
+    await r?.stop();
+  });
+  test("a flood of stderr is cut at the cap but is not a verdict", async () => {
+    const res = await r.run({ language: "python3", source: "import sys\nfor i in range(20000):\n    sys.stderr.write('debug line %d\\n' % i)\nprint('done')\n", limits: { outputBytes: 10_000 } });
+    expect(res.status).toBe("OK");
+    expect(res.stdout).toBe("done\n");
+    expect(res.stderr.length).toBe(10_000);
+  }, 30_000);
+});
