@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, patch, post } from "../api.ts";
+import { patch, post } from "../api.ts";
 import { navigate } from "../router.tsx";
 import { announce } from "../state.ts";
 import { Async, Empty, Field, FormError, Page, pick, useAction, useApi } from "../ui.tsx";
@@ -283,4 +283,3 @@ export function ProblemEditor({ id }: { id?: string }) {
   );
 }
 
-export { api };

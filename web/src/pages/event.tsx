@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { get } from "../api.ts";
 import { announcements, normalizeAnnouncement, watchEvent } from "../events.ts";
 import { user } from "../state.ts";
-import { Async, Countdown, Empty, ErrorBox, fmtTime, Icon, Loading, Page, pick, useApi } from "../ui.tsx";
+import { Countdown, Empty, ErrorBox, fmtTime, Icon, Loading, Page, pick, useApi } from "../ui.tsx";
 import { Markdown } from "../md.tsx";
 import { eventPhase } from "./home.tsx";
 
@@ -132,4 +132,3 @@ export function AnnouncementsCard() {
   );
 }
 
-export { Async };

@@ -55,7 +55,7 @@ export function MatchPage({ id }: { id: string }) {
     presence();
     const offMatch = live.subscribe(
       `match:${id}`,
-      (data, meta) => {
+      (_data, meta) => {
         if (meta.type === "role.swap") {
           setSwapBanner(true);
           announce("Roles swapped!", "info");
@@ -162,11 +162,9 @@ export function MatchPage({ id }: { id: string }) {
   if (!m) return <Loading what="the match" />;
   const problem = pick(m, "problem");
   const offset = clockOffset(m);
-  const serverNow = Date.now() + offset;
   const players: any[] = pick(m, "players") ?? [];
   const mySide = pick<number>(you, "side");
   const progress: any[] = pick(m, "progress") ?? [];
-  const result = pick(m, "result");
   const samples: any[] = pick(problem, "samples") ?? [];
   const mySubs: any[] = pick(m, "mySubmissions") ?? [];
   const lastSub = liveSub && (!mySubs.length || liveSub.id >= mySubs[mySubs.length - 1].id) ? liveSub : mySubs.filter((s) => s.kind !== "tester").slice(-1)[0];
