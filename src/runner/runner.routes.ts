@@ -14,6 +14,8 @@ import { CLAIM_WAIT_MS } from "./remote.ts";
 export const MAX_SOURCE_CHARS = 64 * 1024;
 export const MAX_STDIN_CHARS = 256 * 1024;
 export const RUNS_PER_MINUTE = 30;
+/** Playground runs waiting for a slot, per slot, before new ones are refused. */
+export const MAX_WAITING_PER_SLOT = 16;
 /** A remote result's outputs were capped by its own limits (at most 8 MiB). */
 const MAX_OUTPUT_CHARS = 8 << 20;
 
@@ -50,6 +52,9 @@ export function runnerRoutes(s: Services) {
       async handler(_c, { body, user }) {
         const r = s.limiter.hit(`run:user:${user.id}`, RUNS_PER_MINUTE, 60_000);
         if (!r.ok) throw new AppError("rate_limited", `At most ${RUNS_PER_MINUTE} runs a minute.`, { retryAfter: r.retryAfter });
+        // Playground runs shed load rather than queue without bound behind judging.
+        const { slots } = s.runner.health();
+        if (slots.waiting >= slots.total * MAX_WAITING_PER_SLOT) throw new AppError("rate_limited", "The code runner is busy; try again in a moment.", { retryAfter: 2 });
         return await s.runner.run({ language: body.language, source: body.source, stdin: body.stdin });
       },
     }),
