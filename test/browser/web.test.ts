@@ -165,6 +165,18 @@ d("web app in Chromium", () => {
       await page.goto(srv.url + "/definitely/not/here");
       await page.getByRole("heading", { name: "Page not found" }).waitFor();
       await snap(page, "02-error-states");
+      // ?next= only ever leads to a path on this site.
+      for (const next of ["//evil.example/x", "/\\evil.example/x", "https://evil.example/"]) {
+        await page.goto(srv.url + "/login?next=" + encodeURIComponent(next));
+        await page.getByLabel("Username").fill("bob");
+        await page.getByLabel("Password").fill("gauntlet-demo-pass");
+        await page.getByRole("button", { name: "Log in" }).click();
+        await page.getByRole("button", { name: /Log out/ }).waitFor();
+        await page.getByRole("heading", { name: "Events", exact: true }).waitFor();
+        expect(page.url()).toBe(srv.url + "/");
+        await page.getByRole("button", { name: /Log out/ }).click();
+        await page.getByRole("banner").getByRole("link", { name: "Log in" }).waitFor();
+      }
     },
     T,
   );

@@ -9,7 +9,8 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
   const [password, setPassword] = useState("");
   const [email, setEmail] = useState("");
   const next = queryParam("next");
-  const safeNext = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  // Only a path on this site: "//host" and "/\\host" would leave it.
+  const safeNext = next && /^\/(?![\/\\])/.test(next) && !next.includes("\\") ? next : "/";
   const act = useAction(async () => {
     const body: Record<string, string> = { username, password };
     if (mode === "signup" && email) body.email = email;

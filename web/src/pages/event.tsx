@@ -99,6 +99,11 @@ function EventHome({ ev, offset, onPhaseChange, base }: { ev: any; offset: numbe
           <a class="button secondary" href={base + "/leaderboard"}>
             <Icon name="trophy" /> Leaderboard
           </a>
+          {user.value?.role === "organiser" && (
+            <a class="button secondary" href={`/admin/events/${encodeURIComponent(String(ev.slug ?? ev.id))}`}>
+              <Icon name="settings" /> Manage
+            </a>
+          )}
         </div>
       </div>
       <AnnouncementsCard />
