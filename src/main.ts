@@ -23,6 +23,7 @@ import { SandboxUnavailable } from "./runner/sandbox.ts";
 import { runnerService } from "./runner/runner.service.ts";
 import { remoteRunnerLoop } from "./runner/remote.ts";
 import { registerHuntJobs } from "./hunt/hunt.jobs.ts";
+import { liveLeaderboard } from "./leaderboard/leaderboard.live.ts";
 
 class UsageError extends Error {}
 
@@ -104,6 +105,8 @@ const COMMANDS: Record<string, Command> = {
       }
       // Redis pub/sub (when configured) must be up before clients can subscribe.
       await s.realtime.start();
+      // Points changes reach open leaderboards live: coalesced, score-free deltas on event:<id>.
+      liveLeaderboard(s);
       // The XP ticker: a handler and a per-minute durable schedule on the queue.
       await registerHuntJobs(s);
       await registerBackupJobs(s);
