@@ -88,8 +88,17 @@ export function LeaderboardPage({ eventKey, event }: { eventKey: string; event: 
     if (noServerHistory) return;
     get(`${path}/history?limit=10`).then(
       (d) => {
-        const list: any[] = Array.isArray(d) ? d : (pick(d, "series", "history") ?? []);
-        setServerHistory(list.map((s): Series => ({ name: String(pick(s, "username", "name")), points: (pick<any[]>(s, "points", "data") ?? []).map((p: any): [number, number] => (Array.isArray(p) ? [p[0], p[1]] : [p.at ?? p.t, p.points ?? p.v])) })));
+        // Each line starts at 0 when the event starts and runs on to the server's now.
+        const now = Number(d.now) || Date.now();
+        const starts = Number(pick(event, "startsAt")) || undefined;
+        setServerHistory(
+          (d.series ?? []).map((s: { playerId: number; username: string; points: [number, number][] }) => {
+            const pts = s.points ?? [];
+            const first: [number, number][] = starts !== undefined && (pts[0]?.[0] ?? Infinity) > starts ? [[starts, 0]] : [];
+            const last = pts.length ? pts[pts.length - 1]![1] : 0;
+            return { name: s.username, points: [...first, ...pts, [Math.max(now, pts[pts.length - 1]?.[0] ?? now), last]], highlight: s.playerId === me?.id };
+          }),
+        );
       },
       () => {
         // Not offered by this server: build the chart from snapshots instead, and stop asking.
@@ -110,7 +119,7 @@ export function LeaderboardPage({ eventKey, event }: { eventKey: string; event: 
   const starts = pick<number>(event, "startsAt");
   const series: Series[] =
     serverHistory && serverHistory.length
-      ? serverHistory.map((s) => ({ ...s, highlight: s.name === me?.username }))
+      ? serverHistory
       : top10.map((r) => {
           const pts = h?.get(r.userId)?.points ?? [];
           const base: [number, number][] = starts && (pts[0]?.[0] ?? Infinity) > starts ? [[starts, 0]] : [];
