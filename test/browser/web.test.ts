@@ -315,6 +315,14 @@ d("web app in Chromium", () => {
       await player.page.locator(".announcements li", { hasText: "both spellings count" }).waitFor({ timeout: 10_000 });
       await player.page.locator(".toast.announcement", { hasText: "Heads up" }).waitFor();
       await snap(player.page, "11-announcement-seen");
+      // On a page outside the event, a fresh load still hears the default event's announcements.
+      await player.page.goto(srv.url + "/arena");
+      await player.page.getByRole("heading", { name: "Arena" }).waitFor();
+      await player.page.waitForTimeout(2500);
+      await page.getByLabel("Title (optional)").fill("Second");
+      await page.getByLabel("Message (Markdown)").fill("Lunch is served.");
+      await page.getByRole("button", { name: "Post announcement" }).click();
+      await player.page.locator(".toast.announcement", { hasText: "Lunch is served." }).waitFor({ timeout: 10_000 });
       expect(errors).toEqual([]);
       expect(player.errors).toEqual([]);
     },

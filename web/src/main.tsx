@@ -1,6 +1,7 @@
 import { render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
-import { post, reachable } from "./api.ts";
+import { get, post, reachable } from "./api.ts";
+import { watchEvent } from "./events.ts";
 import { lazy } from "./lazy.tsx";
 import { Markdown } from "./md.tsx";
 import { liveStatus } from "./live.ts";
@@ -202,3 +203,16 @@ function App() {
 
 void loadMe();
 render(<App />, document.getElementById("app")!);
+
+// Announcements of the default event reach players on any page (arena, profile), not only inside the event.
+setTimeout(() => {
+  if (path.value.startsWith("/e/")) return; // the event page watches its own event
+  get("/api/v1/events").then(
+    (d) => {
+      const list: any[] = d?.events ?? [];
+      const ev = list.find((e) => e.isDefault) ?? list[0];
+      if (ev && !path.value.startsWith("/e/")) watchEvent(String(ev.slug ?? ev.id), ev.id, () => {});
+    },
+    () => {},
+  );
+}, 1500);
