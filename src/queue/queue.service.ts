@@ -460,7 +460,11 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
     }
     let any = false;
     for (const w of workers.values()) if (w.more && room(w) > 0) any = true;
-    if (!any) return;
+    if (!any) {
+      // Nothing to claim now, but a job may be due later (e.g. a second enqueue in one body set claimAgain): keep its timer.
+      armNextRun();
+      return;
+    }
     const wanted = [...workers.values()].filter((w) => w.more);
     claimInFlight = db
       .write(() => {
