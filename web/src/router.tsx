@@ -3,7 +3,6 @@
  * are intercepted globally so plain links (Markdown ones too) stay in the app.
  */
 import { signal } from "@preact/signals";
-import type { ComponentChildren } from "preact";
 
 export const path = signal(location.pathname);
 export const search = signal(location.search);
@@ -46,9 +45,4 @@ export function match(pattern: string, p: string): Record<string, string> | null
 
 export function queryParam(name: string) {
   return new URLSearchParams(search.value).get(name);
-}
-
-export function Link(props: { href: string; class?: string; children?: ComponentChildren }) {
-  const active = path.value === props.href;
-  return <a {...props} aria-current={active ? "page" : undefined} />;
 }

@@ -52,7 +52,6 @@ export function setTheme(t: Theme) {
   } catch {}
   applyTheme();
 }
-export const effectiveDark = () => theme.value === "dark" || (theme.value === "system" && matchMedia("(prefers-color-scheme: dark)").matches);
 
 // Screen-reader announcements (polite) and visible toasts.
 export interface Toast {

@@ -178,10 +178,6 @@ export function Field({ id, label, hint, children }: { id: string; label: string
   );
 }
 
-export function Spinner() {
-  return <span class="spinner" aria-hidden="true" />;
-}
-
 /** A button that shows progress and turns failures into a readable message next to it. */
 export function useAction<A extends unknown[]>(fn: (...a: A) => Promise<unknown>) {
   const [busy, setBusy] = useState(false);
