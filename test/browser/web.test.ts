@@ -570,6 +570,14 @@ d("web app in Chromium", () => {
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       expect(bg).toBe("rgb(14, 17, 23)");
       await snap(page, "18-hunt-phone-dark");
+      for (const path of ["/", "/e/demo-hunt", "/e/demo-hunt/leaderboard", "/arena", "/profile"]) {
+        await page.goto(srv.url + path);
+        await page.locator("#page-title").waitFor();
+        await page.waitForFunction(() => !document.querySelector(".loading"));
+        expect({ path, overflow: await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) }).toEqual({ path, overflow: 0 });
+      }
+      await page.goto(srv.url + "/e/demo-hunt/hunt");
+      await page.getByLabel("Your answer", { exact: true }).waitFor();
       // Keyboard: the skip link is the first stop and jumps to the content.
       await page.keyboard.press("Tab");
       expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");

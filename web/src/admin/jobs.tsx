@@ -76,6 +76,7 @@ export function JobsAdmin() {
                       <td>{fmtTime(j.createdAt)}</td>
                       <td class="small">{j.error ?? ""}</td>
                       <td class="actions">
+                          <div>
                         {["FAILED", "DEAD", "CANCELLED", "QUEUED"].includes(j.status) && (
                           <button class="secondary small" disabled={act.busy} onClick={() => act.run(j.id, "retry")}>
                             {j.status === "QUEUED" ? "Run now" : "Retry"} <span class="sr-only">job {j.id}</span>
@@ -86,7 +87,8 @@ export function JobsAdmin() {
                             Cancel <span class="sr-only">job {j.id}</span>
                           </button>
                         )}
-                      </td>
+                      </div>
+                        </td>
                     </tr>
                   ))}
                 </tbody>

@@ -84,6 +84,7 @@ export function UsersAdmin() {
                         <td>{u.role}</td>
                         <td>{fmtTime(u.createdAt)}</td>
                         <td class="actions">
+                          <div>
                           {u.bannedAt ? (
                             <button class="secondary small" onClick={() => act.run(u, "unban")} disabled={act.busy}>
                               Unban <span class="sr-only">{u.username}</span>
@@ -105,6 +106,7 @@ export function UsersAdmin() {
                           <button class="secondary small" onClick={() => setResetFor(u)}>
                             Reset password <span class="sr-only">{u.username}</span>
                           </button>
+                        </div>
                         </td>
                       </tr>
                     );
