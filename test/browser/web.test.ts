@@ -486,6 +486,32 @@ d("web app in Chromium", () => {
   );
 
   test(
+    "the public queue pairs two players by format and difficulty",
+    async () => {
+      const a = await open();
+      const b = await open();
+      await signup(a.page, "qA" + (Date.now() % 100000));
+      await signup(b.page, "qB" + (Date.now() % 100000));
+      for (const p of [a.page, b.page]) {
+        await p.goto(srv.url + "/arena");
+        await p.getByLabel("Difficulty").selectOption("medium");
+      }
+      await a.page.getByRole("button", { name: "Find a match" }).click();
+      await a.page.locator(".waiting", { hasText: "Waiting for an opponent" }).waitFor();
+      await snap(a.page, "13f-arena-waiting");
+      await b.page.getByRole("button", { name: "Find a match" }).click();
+      // B is matched at once; A hears of it over the live channel.
+      await b.page.waitForURL(/\/arena\/match\/\d+$/);
+      await a.page.waitForURL(/\/arena\/match\/\d+$/, { timeout: 15_000 });
+      expect(a.page.url()).toBe(b.page.url());
+      await a.page.locator(".match-meta", { hasText: "medium" }).waitFor();
+      expect(a.errors).toEqual([]);
+      expect(b.errors).toEqual([]);
+    },
+    T,
+  );
+
+  test(
     "a pairs match: four players, roles shown, the swap banner reaches everyone, the tester panel follows the role",
     async () => {
       // Two of them in the dark theme, so the screenshots show the editor in both.
