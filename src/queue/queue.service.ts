@@ -746,8 +746,23 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
   }
 
   /** Real clock only: a timer for the next due run_at or lease expiry (the fake clock wakes us on advance). */
+  // Coalesced to once per turn: it reads MIN(run_at) per kind, and claim rounds and completions call it often.
+  let armPending = false;
   function armNextRun() {
-    if (!workersOn || stopping || clock.fake) return;
+    if (armPending || !workersOn || stopping || clock.fake) return;
+    armPending = true;
+    setImmediate(() => {
+      try {
+        armNow();
+      } catch (err) {
+        log.warn("arming the next-run timer failed", { err });
+      }
+    });
+  }
+
+  function armNow() {
+    armPending = false;
+    if (!workersOn || stopping) return;
     const now = clock.now();
     let next = Infinity;
     for (const w of workers.values()) {
