@@ -380,6 +380,8 @@ d("web app in Chromium", () => {
       await page.getByRole("button", { name: /Log out/ }).waitFor();
       await page.goto(srv.url + "/admin/problems/new");
       await page.getByLabel("Title").fill("Double it");
+      // Hard, so the duel test's easy room never draws this problem (it has no accepted solution on file).
+      await page.getByLabel("Difficulty").selectOption("hard");
       await page.getByLabel("Statement (Markdown)").fill("Print twice the number **n**.");
       await page.getByRole("button", { name: "Add a sample" }).click();
       await page.getByLabel("Sample 1 input").fill("2\n");
@@ -450,7 +452,9 @@ d("web app in Chromium", () => {
       const problemId = view.body.match.problem.id;
       const pkg = await org.json("GET", `/api/v1/admin/problems/${problemId}/export/kattis`);
       const files = pkg.body.files ?? pkg.body;
-      const sol = Object.entries(files as Record<string, string>).find(([k]) => k.startsWith("submissions/accepted/") && k.endsWith(".py"))![1];
+      const accepted = Object.entries(files as Record<string, string>).find(([k]) => k.startsWith("submissions/accepted/") && k.endsWith(".py"));
+      expect({ problem: view.body.match.problem.title, hasAcceptedPython: !!accepted }).toEqual({ problem: view.body.match.problem.title, hasAcceptedPython: true });
+      const sol = accepted![1];
 
       // B submits something wrong first; A then submits the accepted solution and wins.
       await b.page.locator(".cm-content").click();

@@ -3,7 +3,7 @@
  * topic, duplicates dropped, gaps and resync frames turned into a refetch,
  * and a server "reconnect" frame obeyed.
  */
-import { beforeEach, expect, test } from "bun:test";
+import { afterAll, beforeEach, expect, test } from "bun:test";
 
 class FakeSocket {
   static OPEN = 1;
@@ -33,8 +33,13 @@ class FakeSocket {
     this.onmessage?.({ data: JSON.stringify(o) });
   }
 }
+const RealWebSocket = globalThis.WebSocket;
 (globalThis as any).WebSocket = FakeSocket;
 const { LiveClient } = await import("./live.ts");
+// Other test files in the same process get the real one back.
+afterAll(() => {
+  globalThis.WebSocket = RealWebSocket;
+});
 
 const nextSocket = async (after: number) => {
   for (let i = 0; i < 200 && FakeSocket.all.length <= after; i++) await Bun.sleep(10);
