@@ -85,24 +85,24 @@ export function BarChart({ data, title, unit = "" }: { data: { label: string; va
   if (!data.length) return <div class="empty">No data yet.</div>;
   const max = Math.max(...data.map((d) => d.value), 1);
   return (
-    <figure class="bars" aria-label={title}>
-      <table class="bar-table">
-        <caption class="sr-only">{title}</caption>
-        <tbody>
-          {data.map((d) => (
-            <tr key={d.label}>
-              <th scope="row">{d.label}</th>
-              <td>
-                <span class="bar" style={{ width: `${(d.value / max) * 100}%` }} aria-hidden="true" />
-                <span class="bar-value">
-                  {d.value}
-                  {unit}
-                </span>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+    <figure class="bars">
+      <figcaption class="sr-only">{title}</figcaption>
+      <ul>
+        {data.map((d) => (
+          <li key={d.label}>
+            <span class="bar-label" title={d.label}>
+              {d.label}
+            </span>
+            <span class="bar-track" aria-hidden="true">
+              <span class="bar" style={{ width: `${(d.value / max) * 100}%` }} />
+            </span>
+            <span class="bar-value">
+              {d.value}
+              {unit}
+            </span>
+          </li>
+        ))}
+      </ul>
     </figure>
   );
 }
