@@ -33,7 +33,7 @@ const FALLBACK = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Ga
 export function webHandler() {
   const assets = manifest?.ASSETS ?? {};
   // Assets are small and few: read each embedded file once, then serve from memory.
-  const bytes = new Map<string, Uint8Array>();
+  const bytes = new Map<string, Uint8Array<ArrayBuffer>>();
   const load = async (file: string) => {
     let b = bytes.get(file);
     if (!b) bytes.set(file, (b = new Uint8Array(await Bun.file(file).arrayBuffer())));
