@@ -21,6 +21,7 @@ import { analyticsRoutes, recordRequests } from "./analytics/analytics.routes.ts
 import { metricsHandler } from "./metrics/metrics.routes.ts";
 import { mountMultivac } from "./multivac/multivac.routes.ts";
 import { runnerRoutes } from "./runner/runner.routes.ts";
+import { realtimeRoutes } from "./realtime/realtime.routes.ts";
 import { arenaRoutes } from "./arena/arena.routes.ts";
 import { problemRoutes } from "./arena/problems.routes.ts";
 import { SESSION_COOKIE } from "./auth/auth.service.ts";
@@ -43,7 +44,7 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
   const { config, log } = s;
 
   // Every API route of every domain, declared as data. Later domains add theirs here.
-  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...queueRoutes(s), ...analyticsRoutes(s), ...eventsRoutes(s), ...huntRoutes(s), ...ledgerRoutes(s), ...leaderboardRoutes(s), ...runnerRoutes(s), ...problemRoutes(s), ...arenaRoutes(s), ...extraRoutes];
+  const routes: RouteDef[] = [...authRoutes(s), ...adminRoutes(s), ...queueRoutes(s), ...eventsRoutes(s), ...huntRoutes(s), ...ledgerRoutes(s), ...leaderboardRoutes(s), ...analyticsRoutes(s), ...runnerRoutes(s), ...realtimeRoutes(s), ...problemRoutes(s), ...arenaRoutes(s), ...extraRoutes];
 
   app.use(requestId({ headerName: "X-Request-Id" }));
 

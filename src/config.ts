@@ -50,6 +50,8 @@ export const SETTINGS = [
   S("databaseUrl", { type: "string" }, "", "postgres://… to use PostgreSQL instead of the embedded SQLite."),
   S("redisUrl", { type: "string" }, "", "redis://… for pub/sub and shared rate limits across instances."),
   S("metricsToken", { type: "string" }, "", "Bearer token for /metrics; empty serves it to loopback only."),
+  S("realtimeRetainCount", { type: "int", min: 10, max: 1_000_000 }, 1000, "Live messages kept per topic for clients that resume after a disconnect; older gaps get a resync."),
+  S("realtimeRetainMinutes", { type: "int", min: 1, max: 10_080 }, 60, "Minutes a live message is kept for resuming clients (whichever of count and age is reached first)."),
   S("analytics", { type: "bool" }, true, "Record every request in the request analytics (batched; /metrics counters stay on either way)."),
   S("analyticsIp", { type: "enum", values: ["truncate", "hash", "full"] }, "truncate", "Client IP in request analytics: truncate (/24, /48), hash (salted SHA-256) or full."),
   S("analyticsRetentionDays", { type: "int", min: 1, max: 3650 }, 30, "Days of request analytics (raw rows and per-minute rollups) kept before pruning."),
@@ -85,6 +87,8 @@ export interface Config {
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly metricsToken: string;
+  readonly realtimeRetainCount: number;
+  readonly realtimeRetainMinutes: number;
   readonly analytics: boolean;
   readonly analyticsIp: "truncate" | "hash" | "full";
   readonly analyticsRetentionDays: number;

@@ -34,6 +34,8 @@ export function startServer(s: Services, extra: Stoppable[] = []): Running {
       maxRequestBodySize: config.bodyLimitBytes * 2 + 65536,
       idleTimeout: 60,
       fetch: (req, srv) => app.fetch(req, srv),
+      // The live websocket (src/realtime): Bun's native handler; the Hono route upgrades into it.
+      websocket: s.realtime.websocket,
       error(err) {
         log.error("server error", { err });
         return new Response(JSON.stringify({ error: { code: "internal", message: "Internal server error." } }), { status: 500, headers: { "Content-Type": "application/json" } });

@@ -13,6 +13,7 @@ import { huntService } from "./hunt/hunt.service.ts";
 import { ledgerService } from "./ledger/ledger.service.ts";
 import { leaderboardService } from "./leaderboard/leaderboard.service.ts";
 import { runnerService } from "./runner/runner.service.ts";
+import { realtimeService } from "./realtime/realtime.service.ts";
 import { arenaService } from "./arena/arena.service.ts";
 
 export function createServices(deps: Deps) {
@@ -22,13 +23,14 @@ export function createServices(deps: Deps) {
   const metrics = metricsService(deps);
   const analytics = analyticsService(deps, { metrics });
   const runner = runnerService(deps);
+  const realtime = realtimeService(deps);
   const events = eventsService(deps);
   const ledger = ledgerService(deps);
   const hunt = huntService({ ...deps, events, ledger });
   const leaderboard = leaderboardService({ ...deps, events });
-  const arena = arenaService({ ...deps, queue, runner });
+  const arena = arenaService({ ...deps, queue, runner, realtime });
   const multivac = multivacService({ ...deps, queue });
-  return { ...deps, auth, queue, metrics, analytics, multivac, events, ledger, hunt, leaderboard, runner, arena };
+  return { ...deps, auth, queue, events, ledger, hunt, leaderboard, metrics, analytics, multivac, runner, realtime, arena };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -23,6 +23,7 @@ export const ERRORS = {
   // 404 / 405
   not_found: [404, "Not found."],
   method_not_allowed: [405, "Method not allowed."],
+  upgrade_required: [426, "Connect with a websocket upgrade."],
   // 409
   conflict: [409, "The request conflicts with the current state."],
   username_taken: [409, "That username is taken."],

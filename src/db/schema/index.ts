@@ -4,4 +4,5 @@ export * from "./auth.ts";
 export * from "./hunt.ts";
 export * from "./analytics.ts";
 export * from "./arena.ts";
+export * from "./realtime.ts";
 export * from "./queue.ts";

@@ -3,6 +3,7 @@ import m0 from "./0000_init.sql" with { type: "text" };
 import m1 from "./0001_hunt.sql" with { type: "text" };
 import m2 from "./0002_analytics.sql" with { type: "text" };
 import m3 from "./0003_arena.sql" with { type: "text" };
+import m4 from "./0004_realtime.sql" with { type: "text" };
 import m5 from "./0005_queue.sql" with { type: "text" };
 import m6 from "./0006_queue_indexes.sql" with { type: "text" };
 import m7 from "./0007_hunt_rank_buckets.sql" with { type: "text" };
@@ -12,6 +13,7 @@ export const MIGRATIONS: { tag: string; sql: string }[] = [
   { tag: "0001_hunt", sql: m1 },
   { tag: "0002_analytics", sql: m2 },
   { tag: "0003_arena", sql: m3 },
+  { tag: "0004_realtime", sql: m4 },
   { tag: "0005_queue", sql: m5 },
   { tag: "0006_queue_indexes", sql: m6 },
   { tag: "0007_hunt_rank_buckets", sql: m7 },

@@ -1,0 +1,159 @@
+/**
+ * A Hub carries committed messages between server processes. Each process
+ * fans out its own publishes directly and hears the others' through the hub.
+ * The hub may lose messages (Redis restart, network blip): the database is
+ * authoritative, so a receiver that sees a gap reads the missing messages from
+ * it, and `onResync` asks the service to re-read every live topic after the
+ * hub reconnects.
+ *
+ * @example
+ * const hub = config.redisUrl ? redisHub(config.redisUrl, log) : localHub();
+ * hub.onMessage((topic, seq, data) => fanOut(topic, seq, data));
+ */
+import { RedisClient } from "bun";
+import type { Logger } from "../lib/log.ts";
+
+export type HubListener = (topic: string, seq: number, data: string) => void;
+
+export interface Hub {
+  readonly kind: "local" | "redis";
+  /** Tells the other processes; never delivers back to this one. */
+  publish(topic: string, seq: number, data: string): void;
+  onMessage(fn: HubListener): void;
+  /** Called after a reconnect, when messages may have been missed. */
+  onResync(fn: () => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One process: nothing to tell anyone. */
+export function localHub(): Hub {
+  return {
+    kind: "local",
+    publish() {},
+    onMessage() {},
+    onResync() {},
+    async start() {},
+    async stop() {},
+  };
+}
+
+export const REDIS_CHANNEL = "gauntlet:realtime";
+
+/**
+ * Redis pub/sub with Bun's built-in client. One channel for every topic: an
+ * appliance has few instances and few topics, and one channel means a
+ * subscriber never has to track which topics another process serves.
+ *
+ * Bun's client reconnects but does not resubscribe (checked on 1.4.5), so the
+ * subscriber runs with autoReconnect off and is rebuilt with backoff instead.
+ */
+export function redisHub(url: string, log: Logger, opts: { channel?: string } = {}): Hub {
+  const channel = opts.channel ?? REDIS_CHANNEL;
+  const origin = crypto.randomUUID().slice(0, 12);
+  const listeners: HubListener[] = [];
+  const resyncs: Array<() => void> = [];
+  let pub: RedisClient | null = null;
+  let sub: RedisClient | null = null;
+  let stopped = false;
+  let retryMs = 100;
+  let retryTimer: ReturnType<typeof setTimeout> | null = null;
+  let warnedPublish = false;
+
+  const onRaw = (raw: string) => {
+    // origin \n topic \n seq \n data: split on the first three newlines only, data is JSON and may hold none.
+    const a = raw.indexOf("\n");
+    const b = raw.indexOf("\n", a + 1);
+    const c = raw.indexOf("\n", b + 1);
+    if (a < 0 || b < 0 || c < 0) return;
+    if (raw.slice(0, a) === origin) return;
+    const topic = raw.slice(a + 1, b);
+    const seq = Number(raw.slice(b + 1, c));
+    if (!Number.isSafeInteger(seq) || seq < 1) return;
+    const data = raw.slice(c + 1);
+    for (const fn of listeners) {
+      try {
+        fn(topic, seq, data);
+      } catch (err) {
+        log.error("realtime hub listener failed", { err });
+      }
+    }
+  };
+
+  async function connectSub(first: boolean): Promise<void> {
+    const client = new RedisClient(url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000 });
+    sub = client;
+    client.onclose = () => {
+      if (stopped || sub !== client) return;
+      sub = null;
+      log.warn("realtime redis subscriber lost; reconnecting", { retryMs });
+      scheduleRetry();
+    };
+    try {
+      await client.subscribe(channel, onRaw);
+      retryMs = 100;
+      if (!first) {
+        log.info("realtime redis subscriber back");
+        for (const fn of resyncs) fn();
+      }
+    } catch (err) {
+      if (first) throw err;
+      if (sub === client) {
+        sub = null;
+        try {
+          client.close();
+        } catch {}
+        scheduleRetry();
+      }
+    }
+  }
+
+  function scheduleRetry() {
+    if (stopped || retryTimer) return;
+    const wait = retryMs;
+    retryMs = Math.min(retryMs * 2, 5000);
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      void connectSub(false);
+    }, wait);
+    retryTimer.unref?.();
+  }
+
+  return {
+    kind: "redis",
+    publish(topic, seq, data) {
+      if (!pub || stopped) return;
+      pub.publish(channel, `${origin}\n${topic}\n${seq}\n${data}`).then(
+        () => {
+          warnedPublish = false;
+        },
+        (err) => {
+          // Receivers recover from the database on their next message or resync; say so once per outage.
+          if (!warnedPublish) log.warn("realtime redis publish failed", { err });
+          warnedPublish = true;
+        },
+      );
+    },
+    onMessage(fn) {
+      listeners.push(fn);
+    },
+    onResync(fn) {
+      resyncs.push(fn);
+    },
+    async start() {
+      pub = new RedisClient(url, { connectionTimeout: 3000 });
+      await pub.connect();
+      await connectSub(true);
+    },
+    async stop() {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      for (const c of [sub, pub]) {
+        try {
+          c?.close();
+        } catch {}
+      }
+      sub = pub = null;
+    },
+  };
+}
