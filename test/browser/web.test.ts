@@ -292,8 +292,14 @@ d("web app in Chromium", () => {
       await snap(page, "09-admin-puzzle-editor");
       await page.getByRole("button", { name: "Create puzzle" }).click();
       await page.getByRole("link", { name: "Colours" }).waitFor();
+      // Import two more from JSON; one is invalid and is reported, the other lands.
+      const json = JSON.stringify([{ title: "Shapes", body: "How many sides has a square?", answers: ["four", "4"] }, { title: "Broken", answers: [] }]);
+      await page.getByLabel("Import JSON").setInputFiles({ name: "puzzles.json", mimeType: "application/json", buffer: Buffer.from(json) });
+      await page.getByText("Imported 1 of 2.").waitFor();
+      await page.locator(".import-progress .form-error", { hasText: "Broken" }).waitFor();
+      await page.getByRole("link", { name: "Shapes" }).waitFor();
       const puzzles = await org.json("GET", "/api/v1/events/browser-hunt/puzzles");
-      expect(puzzles.body.puzzles.map((p: any) => p.title)).toEqual(["Colours"]);
+      expect(puzzles.body.puzzles.map((p: any) => p.title)).toEqual(["Colours", "Shapes"]);
       expect(puzzles.body.puzzles[0].hints[0].text).toBe("Look up.");
       await snap(page, "10-admin-event");
       // Start the new event now, then freeze its leaderboard: players are told it is frozen.

@@ -299,7 +299,7 @@ function PuzzleList({ eventKey }: { eventKey: string }) {
       {importing && (
         <div class="import-progress" role="status">
           <label for="imp">
-            Importing {importing.done} of {importing.total}
+            {importing.done < importing.total ? `Importing… ${importing.done} of ${importing.total}` : `Imported ${importing.total - importing.errors.length} of ${importing.total}.`}
           </label>
           <progress id="imp" max={importing.total || 1} value={importing.done} />
           {importing.errors.map((e) => (
