@@ -90,6 +90,8 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
       scheduleRetry();
     };
     try {
+      // With the offline queue off, subscribe needs an open connection first.
+      await client.connect();
       await client.subscribe(channel, onRaw);
       retryMs = 100;
       if (!first) {
@@ -97,7 +99,8 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
         for (const fn of resyncs) fn();
       }
     } catch (err) {
-      if (first) throw err;
+      // Redis down at boot must not stop the server: it serves its own clients and joins the others once Redis is back.
+      log.warn("realtime redis subscriber could not connect; retrying", { err: (err as Error).message, first });
       if (sub === client) {
         sub = null;
         try {
@@ -142,7 +145,7 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
     },
     async start() {
       pub = new RedisClient(url, { connectionTimeout: 3000 });
-      await pub.connect();
+      await pub.connect().catch((err) => log.warn("realtime redis publisher could not connect; it keeps retrying", { err: (err as Error).message }));
       await connectSub(true);
     },
     async stop() {
