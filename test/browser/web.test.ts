@@ -233,6 +233,13 @@ d("web app in Chromium", () => {
       await page.locator('[data-outcome="correct"]').waitFor();
       await page.getByRole("heading", { name: "Stairs", exact: true }).waitFor();
       await snap(page, "05-hunt-after-two");
+      // The answer log names puzzles and shows wrong answers (never the right ones); the story so far is readable.
+      await page.getByRole("button", { name: "My answers" }).click();
+      await page.locator("td", { hasText: "a banana" }).waitFor();
+      expect(await page.locator("tr", { hasText: "a banana" }).locator("td").first().textContent()).toBe("1. The Lighthouse");
+      expect(await page.locator("table").textContent()).not.toContain("clock");
+      await page.getByRole("button", { name: "Story so far" }).click();
+      await page.getByText("Inside, the keeper's ledger is written in a simple shift.").waitFor();
       // 90 + 10 (decayed) ties Alice's 100, and ties go to whoever got there first: one more solve takes the lead.
       await answer(page, "21");
       await page.getByRole("heading", { name: "The Lamp Room", exact: true }).waitFor();

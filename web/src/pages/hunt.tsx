@@ -319,9 +319,15 @@ function StoryAndAttempts({ base, pulse }: { base: string; pulse: unknown }) {
     if (!open) return;
     setData(null);
     setErr(null);
-    get(`${base}/${open}`).then(setData, setErr);
+    // Attempts name puzzles by id; the story blocks (puzzles reached so far) give their numbers and titles.
+    const story = get(`${base}/story`);
+    Promise.all([open === "story" ? story : get(`${base}/attempts`), story]).then(([d, st]) => {
+      setTitles(new Map((st.blocks ?? []).map((b: any) => [b.puzzleId, `${b.number}. ${b.title}`])));
+      setData(d);
+    }, setErr);
   }, [open, pulse]);
-  const list: any[] = data ? (Array.isArray(data) ? data : (pick(data, "blocks", "story", "attempts", "items") ?? [])) : [];
+  const [titles, setTitles] = useState<Map<number, string>>(new Map());
+  const list: any[] = data ? (open === "story" ? (data.blocks ?? []) : (data.attempts ?? [])) : [];
   return (
     <section class="card" aria-label="Story so far and your answers">
       <div class="row" role="group" aria-label="Show">
@@ -334,7 +340,20 @@ function StoryAndAttempts({ base, pulse }: { base: string; pulse: unknown }) {
       </div>
       {open && err ? <ErrorBox error={err} /> : null}
       {open && !err && !data && <Loading />}
-      {open === "story" && data && (list.length ? list.map((b, i) => <Markdown key={i} source={String(typeof b === "string" ? b : (pick(b, "story", "text", "body") ?? ""))} />) : <p class="muted">No story yet.</p>)}
+      {open === "story" &&
+        data &&
+        (list.some((b) => b.story) ? (
+          list
+            .filter((b) => b.story)
+            .map((b) => (
+              <div key={b.puzzleId} class="story-block">
+                <h3>{titles.get(b.puzzleId)}</h3>
+                <Markdown source={String(b.story)} />
+              </div>
+            ))
+        ) : (
+          <p class="muted">No story yet.</p>
+        ))}
       {open === "attempts" && data && (
         <table class="table">
           <caption class="sr-only">Your answers</caption>
@@ -356,12 +375,12 @@ function StoryAndAttempts({ base, pulse }: { base: string; pulse: unknown }) {
             )}
             {list.map((a, i) => (
               <tr key={i}>
-                <td>{pick(a, "puzzleTitle", "puzzle", "puzzleId")}</td>
-                <td>{pick(a, "answer", "raw")}</td>
+                <td>{titles.get(a.puzzleId) ?? `#${a.puzzleId}`}</td>
+                <td>{a.answer ?? <span class="muted">(not shown)</span>}</td>
                 <td>
                   <span class={"badge " + (a.outcome === "correct" ? "ok" : a.outcome === "close" ? "info" : "muted")}>{a.outcome}</span>
                 </td>
-                <td>{new Date(pick(a, "at", "createdAt", "time") ?? 0).toLocaleTimeString()}</td>
+                <td>{new Date(a.at).toLocaleTimeString()}</td>
               </tr>
             ))}
           </tbody>
