@@ -14,13 +14,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
+import { DEMO_ORGANISER, DEMO_PASSWORD } from "../../src/demo/seed.ts";
 import { httpClient, startServer, type ServerProc } from "../helpers/server.ts";
 import { a11yProblems, haveChromium, openContext, shot, type Page, type Session } from "./browser.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const DIST = join(ROOT, "web", "dist");
 const PW = "correct horse battery staple";
-const ORGANISER = { username: "organiser", password: "gauntlet-demo-organiser" };
+const ORGANISER = DEMO_ORGANISER;
 const T = 60_000;
 
 if (!haveChromium) console.log("skipping browser tests: /usr/bin/chromium is absent (apt-get install chromium)");
@@ -169,7 +170,7 @@ d("web app in Chromium", () => {
       for (const next of ["//evil.example/x", "/\\evil.example/x", "https://evil.example/"]) {
         await page.goto(srv.url + "/login?next=" + encodeURIComponent(next));
         await page.getByLabel("Username").fill("bob");
-        await page.getByLabel("Password").fill("gauntlet-demo-pass");
+        await page.getByLabel("Password").fill(DEMO_PASSWORD);
         await page.getByRole("button", { name: "Log in" }).click();
         await page.getByRole("button", { name: /Log out/ }).waitFor();
         await page.getByRole("heading", { name: "Events", exact: true }).waitFor();
@@ -190,7 +191,7 @@ d("web app in Chromium", () => {
       alice.page.on("websocket", (ws) => ws.on("framereceived", (f) => frames.push(String(f.payload))));
       await alice.page.goto(srv.url + "/login");
       await alice.page.getByLabel("Username").fill("alice");
-      await alice.page.getByLabel("Password").fill("gauntlet-demo-pass");
+      await alice.page.getByLabel("Password").fill(DEMO_PASSWORD);
       await alice.page.getByRole("button", { name: "Log in" }).click();
       await alice.page.getByRole("button", { name: /Log out/ }).waitFor();
       await alice.page.goto(srv.url + "/e/demo-hunt/hunt");
