@@ -73,9 +73,16 @@ console.log(`${C} clients connected and subscribed in ${Math.round(performance.n
 const stalled = spawn(["python3", join(import.meta.dir, "non-reader.py"), "127.0.0.1", String(srv.port), topic, String(STALLED)], { stdout: "pipe", stderr: "inherit" });
 const rd = (stalled.stdout as ReadableStream<Uint8Array>).getReader();
 for (let out = ""; !out.includes("ready"); ) out += new TextDecoder().decode((await rd.read()).value);
-const stalledOpen = () => {
+// Counted from the server's side: a server that let go of a non-reader still has its
+// FIN queued behind megabytes the client never read, so the client's socket looks open forever.
+const stalledPorts = new Set<string>();
+{
   const r = spawnSync(["ss", "-tnpH", "state", "established", `( dport = :${srv.port} )`]);
-  return String(r.stdout).split("\n").filter((l) => l.includes(`pid=${stalled.pid},`)).length;
+  for (const l of String(r.stdout).split("\n")) if (l.includes(`pid=${stalled.pid},`)) stalledPorts.add(l.trim().split(/\s+/)[2].split(":").at(-1)!);
+}
+const stalledOpen = () => {
+  const r = spawnSync(["ss", "-tnH", "state", "established", `( sport = :${srv.port} )`]);
+  return String(r.stdout).split("\n").filter((l) => l.trim() && stalledPorts.has(l.trim().split(/\s+/)[3].split(":").at(-1)!)).length;
 };
 console.log(`${STALLED} non-reading clients subscribed (${stalledOpen()} open)`);
 const rssConnected = rssMb();
