@@ -125,3 +125,21 @@ test(`kill -9 with ${N} clients connected: after restart all reconnect with jitt
   for (const c of clients) c.close();
   await srv.stop();
 }, 120_000);
+
+test("graceful shutdown tells every client to reconnect after a random delay, then closes with 1012", async () => {
+  const srv = await startServer();
+  procs.push(srv);
+  const clients = await Promise.all(Array.from({ length: 20 }, () => liveClient(srv.url, { autoReconnect: false })));
+  await Promise.all(clients.map((c) => c.subscribe("event:1")));
+  expect(await srv.stop()).toBe(0);
+  await Promise.all(clients.map((c) => c.waitFor(() => c.stats.closes.length === 1)));
+  const delays = clients.map((c) => c.control.find((m) => m.type === "reconnect")?.afterMs);
+  for (const d of delays) {
+    expect(d).toBeNumber();
+    expect(d).toBeGreaterThanOrEqual(250);
+    expect(d).toBeLessThanOrEqual(5250);
+  }
+  // Jitter: not everyone comes back at once.
+  expect(new Set(delays).size).toBeGreaterThan(10);
+  expect(clients.every((c) => c.stats.closes[0].code === 1012)).toBe(true);
+}, 30_000);
