@@ -145,8 +145,16 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
     },
     async start() {
       pub = new RedisClient(url, { connectionTimeout: 3000 });
-      await pub.connect().catch((err) => log.warn("realtime redis publisher could not connect; it keeps retrying", { err: (err as Error).message }));
-      await connectSub(true);
+      // In parallel: an unreachable Redis costs one connection timeout at boot, not two.
+      // Bun's client may keep retrying inside connect(), so boot waits at most a few seconds for it.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const ready = Promise.all([
+        pub.connect().catch((err) => log.warn("realtime redis publisher could not connect; it keeps retrying", { err: (err as Error).message })),
+        connectSub(true),
+      ]);
+      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), 3500)));
+      if ((await Promise.race([ready, late])) === "late") log.warn("realtime redis not reachable yet; serving local clients meanwhile");
+      clearTimeout(timer);
     },
     async stop() {
       stopped = true;
