@@ -348,14 +348,17 @@ describe("bad clients", () => {
     const before = s.realtime.connections();
     // Bun's `ws` cannot stop reading, so the non-reading client is Node's real `ws` in a child process.
     const slow = await nonReaders(wsUrl(base), topic, 1);
+    try {
     await until(() => s.realtime.connections() === before + 1);
     const big = "x".repeat(60_000);
     for (let i = 0; i < 400; i++) await s.realtime.publish(topic, { i, big });
     await until(() => s.realtime.connections() === before, 15_000);
     await reader.waitFor(() => reader.messages(topic).length === 400);
     expect(reader.messages(topic).map((m) => m.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
-    reader.close();
-    slow.kill();
+    } finally {
+      reader.close();
+      slow.kill();
+    }
   }, 30_000);
 });
 
