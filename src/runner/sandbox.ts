@@ -372,7 +372,11 @@ export function prepare(host: Host, spec: SandboxSpec, limitsHint?: Partial<RunL
       let status: SandboxStatus;
       if (killedFor === "OLE") status = "OLE";
       else if (killedFor === "TLE" || stats.cpuMs > limits.cpuMs) status = "TLE";
-      else if (stats.oomKilled || (exitCode !== 0 && stats.peakBytes >= limits.memoryBytes * 0.97)) status = "MLE";
+      // A peak at the limit counts as MLE only when the death looks like memory
+      // (SIGKILL from the OOM killer, or an allocation failure the program
+      // reported); a reused cgroup's stale accounting must never turn an
+      // ordinary crash (SIGABRT from an uncaught exception) into MLE.
+      else if (stats.oomKilled || (exitCode !== 0 && stats.peakBytes >= limits.memoryBytes * 0.97 && (exitCode === 128 + 9 || signal === "SIGKILL" || /MemoryError|bad_alloc|Cannot allocate memory|out of memory/i.test(new TextDecoder().decode(se.out.subarray(-4096)))))) status = "MLE";
       // bwrap reports a child killed by SIGXCPU (the rlimit backstop) as 128+24.
       else if (exitCode === 128 + 24) status = "TLE";
       // Without a memory cgroup, RLIMIT_AS makes allocations fail instead of an OOM kill.
