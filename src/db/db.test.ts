@@ -30,7 +30,7 @@ describe("openDb", () => {
   test("concurrent writes share one commit, and each resolves with its own result", async () => {
     open();
     const before = db.stats.batches;
-    const ids = await Promise.all(Array.from({ length: 500 }, (_, i) => db.write(() => Number(db.writer.query("INSERT INTO t (v) VALUES (?) RETURNING id").get(`v${i}`)!.id))));
+    const ids = await Promise.all(Array.from({ length: 500 }, (_, i) => db.write(() => Number((db.writer.query("INSERT INTO t (v) VALUES (?) RETURNING id").get(`v${i}`) as { id: number }).id))));
     expect(new Set(ids).size).toBe(500);
     expect(db.stats.batches - before).toBe(1);
     expect(db.reader.query("SELECT count(*) AS n FROM t").get()).toEqual({ n: 500 });
