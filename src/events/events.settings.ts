@@ -14,8 +14,8 @@ export type Tier = z.infer<typeof Tier>;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
-/** Everything an organiser may set per event (all optional: unset means preset/default). */
-export const EventSettingsInput = z.strictObject({
+/** The scoring settings a puzzle may override; an event sets them too (one list, one set of bounds). */
+const scoringFields = {
   scoring: z.enum(["time", "order"]).optional(),
   basePoints: int(0, 1_000_000).optional(),
   minPoints: int(0, 1_000_000).optional(),
@@ -23,6 +23,11 @@ export const EventSettingsInput = z.strictObject({
   orderTiers: z.array(Tier).min(1).max(100).optional(),
   closeAnswerPenalty: int(0, 1_000_000).optional(),
   closeDistance: int(0, 100).optional(),
+};
+
+/** Everything an organiser may set per event (all optional: unset means preset/default). */
+export const EventSettingsInput = z.strictObject({
+  ...scoringFields,
   hintCostPoints: int(0, 1_000_000).optional(),
   answersPerMinute: int(1, 1_000_000).optional(),
   /** null: no per-IP limit (a whole LAN behind one NAT address; benchmarks). */
@@ -100,15 +105,7 @@ export function effectiveSettings(preset: Preset, overrides: EventSettingsInput)
 }
 
 /** Per-puzzle scoring overrides. */
-export const PuzzleScoringInput = z.strictObject({
-  scoring: z.enum(["time", "order"]).optional(),
-  basePoints: int(0, 1_000_000).optional(),
-  minPoints: int(0, 1_000_000).optional(),
-  decayPerMinute: int(0, 1_000_000).optional(),
-  orderTiers: z.array(Tier).min(1).max(100).optional(),
-  closeAnswerPenalty: int(0, 1_000_000).optional(),
-  closeDistance: int(0, 100).optional(),
-});
+export const PuzzleScoringInput = z.strictObject(scoringFields);
 export type PuzzleScoringInput = z.infer<typeof PuzzleScoringInput>;
 
 export type PuzzleSettings = Pick<EventSettings, "scoring" | "basePoints" | "minPoints" | "decayPerMinute" | "orderTiers" | "closeAnswerPenalty" | "closeDistance" | "normalize">;
