@@ -104,10 +104,6 @@ export function problemsService(deps: Deps) {
 
   const storeProgram = (cp: ProblemInput["checkerProgram"]) => (cp ? JSON.stringify({ language: cp.language, sourceBlob: blobs.put(cp.source).sha }) : null);
 
-  const counts = (id: number) => {
-    const tests = store.tests(id);
-    return { sample: tests.filter((t) => t.kind === "sample").length, secret: tests.filter((t) => t.kind === "secret").length };
-  };
 
   const sampleView = (t: ProblemTestRow) => ({ name: t.name, input: blobs.text(t.inputBlob) ?? "", answer: blobs.text(t.answerBlob) ?? "" });
 
@@ -121,6 +117,16 @@ export function problemsService(deps: Deps) {
     memoryLimitMb: p.memoryLimitMb,
     sampleCount: c.sample,
     hiddenCount: c.secret,
+  });
+
+  const countsOf = (tests: ProblemTestRow[]) => ({ sample: tests.filter((t) => t.kind === "sample").length, secret: tests.filter((t) => t.kind === "secret").length });
+
+  /** The part of a problem both players and organisers see; counts come from the tests already read. */
+  const statementView = (p: ProblemRow, tests: ProblemTestRow[]) => ({
+    ...summary(p, countsOf(tests)),
+    statement: p.statement,
+    statementFormat: p.statementFormat,
+    checker: p.checker,
   });
 
   const svc = {
@@ -138,10 +144,7 @@ export function problemsService(deps: Deps) {
       const p = svc.get(id);
       const tests = store.tests(id);
       return {
-        ...summary(p, counts(id)),
-        statement: p.statement,
-        statementFormat: p.statementFormat,
-        checker: p.checker,
+        ...statementView(p, tests),
         samples: tests.filter((t) => t.kind === "sample").map(sampleView),
       };
     },
@@ -151,10 +154,7 @@ export function problemsService(deps: Deps) {
       const p = svc.get(id);
       const tests = store.tests(id);
       return {
-        ...summary(p, counts(id)),
-        statement: p.statement,
-        statementFormat: p.statementFormat,
-        checker: p.checker,
+        ...statementView(p, tests),
         checkerProgram: program(p),
         meta: parseJson<Record<string, unknown>>(p.meta, {}),
         createdAt: p.createdAt,
@@ -275,7 +275,7 @@ export function problemsService(deps: Deps) {
 
     /** Refuses judging a problem that has no test at all (nothing could ever be accepted). */
     requireTests(id: number) {
-      const c = counts(id);
+      const c = countsOf(store.tests(id));
       if (c.sample + c.secret === 0) throw new AppError("problem_no_tests", "This problem has no tests yet.");
       return c;
     },
