@@ -4,8 +4,9 @@ import { checkExact, checkFloat, checkTokens, parseChecker } from "./judge.ts";
 import { frame } from "./languages.ts";
 import { silentLogger } from "../lib/log.ts";
 import { runnerService } from "./runner.service.ts";
-import { probeHost, SandboxUnavailable } from "./sandbox.ts";
+import { SandboxUnavailable } from "./sandbox.ts";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, CLONE_NS_FLAGS, evaluate, SECCOMP, seccompProgram } from "./seccomp.ts";
+import { sandboxSkipReason } from "./testing.ts";
 
 describe("checkers", () => {
   test("exact trims trailing spaces per line and trailing blank lines only", () => {
@@ -86,14 +87,7 @@ test("frame puts the program length on its own line, then the program, then the 
   expect(f).toBe("4\nab\ncin");
 });
 
-let sandbox = true;
-try {
-  probeHost(process.getuid?.() === 0 ? "/var/cache/gauntlet-runner" : "/tmp/gauntlet-runner-test");
-} catch (e) {
-  if (!(e instanceof SandboxUnavailable)) throw e;
-  sandbox = false;
-  console.log(`SKIP runner API runs: ${e.message}`);
-}
+const sandbox = sandboxSkipReason("runner API runs") === null;
 
 describe("runner API", () => {
   let t: Awaited<ReturnType<typeof testApp>>;

@@ -12,17 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/lib/log.ts";
 import { runnerService, type RunnerService } from "../../src/runner/runner.service.ts";
-import { probeHost, SandboxUnavailable, uidRange } from "../../src/runner/sandbox.ts";
+import { uidRange } from "../../src/runner/sandbox.ts";
+import { sandboxSkipReason, TEST_RUNNER_CACHE } from "../../src/runner/testing.ts";
 
-const cacheDir = process.getuid?.() === 0 ? "/var/cache/gauntlet-runner" : join(tmpdir(), "gauntlet-runner-test");
-let skipReason: string | null = null;
-try {
-  probeHost(cacheDir);
-} catch (e) {
-  if (!(e instanceof SandboxUnavailable)) throw e;
-  skipReason = e.message;
-  console.log(`SKIP runner hostile suite: ${skipReason}`);
-}
+const cacheDir = TEST_RUNNER_CACHE;
+const skipReason = sandboxSkipReason("runner hostile suite");
 
 /** Every live process on the host whose real uid is one this test process gives its sandboxes. */
 function sandboxPids(): Array<{ pid: number; uid: number; cmd: string }> {

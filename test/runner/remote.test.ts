@@ -6,16 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
 import { command, httpClient, startServer, type ServerProc } from "../helpers/server.ts";
-import { probeHost, SandboxUnavailable } from "../../src/runner/sandbox.ts";
+import { sandboxSkipReason } from "../../src/runner/testing.ts";
 
-let skipReason: string | null = null;
-try {
-  probeHost(process.getuid?.() === 0 ? "/var/cache/gauntlet-runner" : "/tmp/gauntlet-runner-test");
-} catch (e) {
-  if (!(e instanceof SandboxUnavailable)) throw e;
-  skipReason = e.message;
-  console.log(`SKIP remote runner test: ${skipReason}`);
-}
+const skipReason = sandboxSkipReason("remote runner test");
 
 describe.skipIf(skipReason !== null)("remote runner", () => {
   let srv: ServerProc;

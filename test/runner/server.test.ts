@@ -7,16 +7,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { httpClient, startServer, type ServerProc } from "../helpers/server.ts";
-import { probeHost, SandboxUnavailable, uidRangeOf } from "../../src/runner/sandbox.ts";
+import { uidRangeOf } from "../../src/runner/sandbox.ts";
+import { sandboxSkipReason } from "../../src/runner/testing.ts";
 
-let skipReason: string | null = null;
-try {
-  probeHost(process.getuid?.() === 0 ? "/var/cache/gauntlet-runner" : "/tmp/gauntlet-runner-test");
-} catch (e) {
-  if (!(e instanceof SandboxUnavailable)) throw e;
-  skipReason = e.message;
-  console.log(`SKIP runner server test: ${skipReason}`);
-}
+const skipReason = sandboxSkipReason("runner server test");
 
 /** Live (non-zombie) processes per sandbox uid of the server process `pid`. */
 function liveSandboxUids(pid: number): Map<number, number> {

@@ -4,22 +4,13 @@
  * Skips (with the reason printed) only when the host cannot sandbox.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createLogger } from "../../src/lib/log.ts";
 import { judge } from "../../src/runner/judge.ts";
 import { runnerService, type RunnerService } from "../../src/runner/runner.service.ts";
-import { probeHost, SandboxUnavailable } from "../../src/runner/sandbox.ts";
+import { sandboxSkipReason, TEST_RUNNER_CACHE } from "../../src/runner/testing.ts";
 
-const cacheDir = process.getuid?.() === 0 ? "/var/cache/gauntlet-runner" : join(tmpdir(), "gauntlet-runner-test");
-let skipReason: string | null = null;
-try {
-  probeHost(cacheDir);
-} catch (e) {
-  if (!(e instanceof SandboxUnavailable)) throw e;
-  skipReason = e.message;
-  console.log(`SKIP runner verdict table: ${skipReason}`);
-}
+const cacheDir = TEST_RUNNER_CACHE;
+const skipReason = sandboxSkipReason("runner verdict table");
 
 /** Small programs per language and the verdict each must get. */
 const TABLE: Record<string, Partial<Record<"AC" | "WA" | "TLE" | "MLE" | "RE" | "OLE" | "CE", string>>> = {
