@@ -24,6 +24,9 @@ import { runnerService } from "./runner/runner.service.ts";
 import { remoteRunnerLoop } from "./runner/remote.ts";
 import { registerHuntJobs } from "./hunt/hunt.jobs.ts";
 import { liveLeaderboard } from "./leaderboard/leaderboard.live.ts";
+import { readPidFile } from "./upgrade/pidfile.ts";
+import { serveHandoff } from "./upgrade/handoff.ts";
+import { upgrade, UpgradeRefused } from "./upgrade/upgrade.ts";
 
 class UsageError extends Error {}
 
@@ -85,6 +88,8 @@ const COMMANDS: Record<string, Command> = {
     summary: "Run the server: API, websockets, web UI, queue workers, cron and runner supervisor.",
     async run(_p, cfgFlags) {
       const config = loadConfig({ flags: cfgFlags });
+      // Read before this process binds: a server already on our port is the one to take over from once we are ready.
+      const predecessor = readPidFile(config.dataDir);
       const s = openCore(config);
       if (config.demo && s.auth.store.countUsers() === 0) {
         const { created } = await seedDemo(s);
@@ -118,8 +123,15 @@ const COMMANDS: Record<string, Command> = {
       if (workerRole && config.roles.includes("runner")) s.runner.enableQueue(s.queue);
       if (workerRole || cronRole) s.queue.start({ workers: workerRole, cron: cronRole });
       const running = startServer(s, [s.queue, { name: "runner", stop: () => s.runner.stop() }, { name: "realtime", stop: (g) => s.realtime.stop(g) }]);
-      handleSignals(running);
+      // Zero-downtime upgrades: gauntlet.pid, taking over from a predecessor, SIGUSR2 starts a successor (src/upgrade/).
+      const handoff = serveHandoff({ config, log: s.log, running, predecessor });
+      handleSignals(running, handoff);
+      if (!(await handoff.announce())) {
+        await running.stop("not ready");
+        return 1;
+      }
       await running.done;
+      handoff.stopped();
       return 0;
     },
   },
@@ -229,6 +241,33 @@ const COMMANDS: Record<string, Command> = {
       } finally {
         await s.db.flush();
         s.db.close();
+      }
+    },
+  },
+  upgrade: {
+    usage: "gauntlet upgrade --binary NEW [--install-path PATH] [--data DIR]",
+    summary: "Install a new binary and hand the running server over to it without dropping a request.",
+    own: {
+      binary: "the new gauntlet executable",
+      "install-path": "the installed binary to replace (default: the running server's executable)",
+      timeout: "seconds the new server may take to be ready and the old one to drain (default 120)",
+    },
+    async run(p, cfgFlags) {
+      const binary = p.flags.binary;
+      if (typeof binary !== "string" || !binary) throw new UsageError("usage: gauntlet upgrade --binary NEW [--install-path PATH] [--data DIR]");
+      const installPath = p.flags["install-path"];
+      if (installPath !== undefined && (typeof installPath !== "string" || !installPath)) throw new UsageError("--install-path needs a path");
+      const timeout = p.flags.timeout === undefined ? 120 : Number(p.flags.timeout);
+      if (!(timeout > 0)) throw new UsageError("--timeout needs a number of seconds");
+      const config = loadConfig({ flags: cfgFlags });
+      try {
+        return await upgrade({ binary, installPath: installPath as string | undefined, dataDir: config.dataDir, timeoutMs: timeout * 1000 });
+      } catch (e) {
+        if (e instanceof UpgradeRefused) {
+          console.error(`error: ${e.message}`);
+          return 2;
+        }
+        throw e;
       }
     },
   },
