@@ -55,6 +55,8 @@ export function antiCheatStore(db: Db) {
     `WITH seen AS (
        SELECT ip, player_id FROM attempts WHERE event_id = ?1 AND ip IS NOT NULL
        UNION SELECT ip, player_id FROM action_log WHERE event_id = ?1 AND ip IS NOT NULL
+       UNION SELECT l.ip, l.player_id FROM action_log l JOIN hunt_players h ON h.event_id = ?1 AND h.player_id = l.player_id
+             WHERE l.event_id IS NULL AND l.kind IN ('login', 'signup') AND l.ip IS NOT NULL
      )
      SELECT s.ip AS ip, count(DISTINCT s.player_id) AS count,
             (SELECT group_concat(username, char(31)) FROM (SELECT DISTINCT u.username FROM seen s2 JOIN users u ON u.id = s2.player_id

@@ -48,6 +48,33 @@ describe("anti-cheat report", () => {
     expect(wide.body.solveBursts.map((x: any) => x.username)).toEqual(["cat"]);
   });
 
+  test("logins and signups are in the action log, and an address two players only logged in from is a shared IP", async () => {
+    const org = await setup();
+    // eve and fay sign up (and eve later logs in) from one address, then play from two others.
+    const eve = await t.player("eve", "10.5.5.5");
+    await t.player("fay", "10.5.5.5");
+    const again = t.client("10.5.5.5");
+    expect((await again.json("POST", "/api/v1/auth/login", { username: "eve", password: "a strong passphrase" })).status).toBe(200);
+    const eveAway = t.client("10.6.0.1");
+    eveAway.cookie = eve.cookie;
+    const fayAway = t.client("10.7.0.1");
+    expect((await fayAway.json("POST", "/api/v1/auth/login", { username: "fay", password: "a strong passphrase" })).status).toBe(200);
+    await answer(eveAway, "nope");
+    await answer(fayAway, "nope either");
+
+    const rows = t.s.db.reader.query("SELECT u.username, a.kind, a.ip, a.event_id AS eventId FROM action_log a JOIN users u ON u.id = a.player_id WHERE u.username IN ('eve', 'fay') ORDER BY a.id").all();
+    expect(rows).toEqual([
+      { username: "eve", kind: "signup", ip: "10.5.5.5", eventId: null },
+      { username: "fay", kind: "signup", ip: "10.5.5.5", eventId: null },
+      { username: "eve", kind: "login", ip: "10.5.5.5", eventId: null },
+      { username: "fay", kind: "login", ip: "10.7.0.1", eventId: null },
+    ]);
+    const r = await org.json("GET", "/api/v1/events/ac/anticheat?minAccounts=2");
+    expect(r.body.sharedIps).toEqual([{ ip: "10.5.5.5", count: 2, usernames: ["eve", "fay"] }]);
+    // The organiser's own login is account activity too, but the organiser never played this event: not listed.
+    expect(JSON.stringify(r.body.sharedIps)).not.toContain("boss");
+  });
+
   test("organisers only; bad input is a 4xx", async () => {
     await setup();
     const p = await t.player("pleb");

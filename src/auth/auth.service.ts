@@ -100,7 +100,8 @@ export function authService(deps: Deps) {
     if (!r.ok) throw new AppError("rate_limited", undefined, { retryAfter: r.retryAfter });
   }
 
-  async function createSession(userId: number, meta: { ip?: string; userAgent?: string }, replaces?: string) {
+  /** A new session; `action` also writes it to the action log (anti-cheat: who logs in from where), in the same transaction. */
+  async function createSession(userId: number, meta: { ip?: string; userAgent?: string }, replaces?: string, action?: "login" | "signup") {
     const id = randomToken(15);
     const secret = randomToken(32);
     const now = clock.now();
@@ -118,6 +119,7 @@ export function authService(deps: Deps) {
         ip: meta.ip ?? null,
         userAgent: meta.userAgent?.slice(0, 256) ?? null,
       });
+      if (action) store.logAccountAction(tx, { playerId: userId, kind: action, ip: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 256) ?? null, at: now });
     });
     return { token: `${id}.${secret}`, expiresAt: now + ttlMs };
   }
@@ -147,7 +149,7 @@ export function authService(deps: Deps) {
     async signup(input: { username: string; password: string; email?: string | null }, meta: { ip: string; userAgent?: string }) {
       limit(`signup:ip:${meta.ip}`, config.signupPerIpPerHour, HOUR);
       const user = await createUser(input);
-      const session = await createSession(user.id, meta);
+      const session = await createSession(user.id, meta, undefined, "signup");
       log.info("signup", { userId: user.id, ip: meta.ip });
       return { user, session };
     },
@@ -173,7 +175,7 @@ export function authService(deps: Deps) {
       }
       if (user.bannedAt) throw new AppError("banned");
       limiter.reset(pairKey);
-      const session = await createSession(user.id, meta, meta.currentSessionId);
+      const session = await createSession(user.id, meta, meta.currentSessionId, "login");
       log.info("login", { userId: user.id, ip: meta.ip });
       return { user, session };
     },

@@ -1,7 +1,7 @@
-/** The only code that touches the users and sessions tables. */
+/** The only code that touches the users and sessions tables (and writes the action log's account rows: login, signup). */
 import { and, eq, gt, lt, sql } from "drizzle-orm";
 import type { Db, Drizzle } from "../db/db.ts";
-import { sessions, users } from "../db/schema/index.ts";
+import { actionLog, sessions, users } from "../db/schema/index.ts";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -55,6 +55,9 @@ export function authStore(db: Db) {
       tx.insert(sessions).values(s).run();
     },
     getSession: (id: string): SessionLookup | null => sessionWithUser.get(id),
+    /** An account action in the action log; not tied to an event (event_id NULL). */
+    logAccountAction: (tx: Drizzle, a: { playerId: number; kind: "login" | "signup"; ip: string | null; userAgent: string | null; at: number }) =>
+      tx.insert(actionLog).values({ eventId: null, playerId: a.playerId, kind: a.kind, ip: a.ip, userAgent: a.userAgent, at: a.at }).run(),
     deleteSession: (tx: Drizzle, id: string) => tx.delete(sessions).where(eq(sessions.id, id)).run(),
     deleteUserSessions: (tx: Drizzle, userId: number) => tx.delete(sessions).where(eq(sessions.userId, userId)).run(),
     /** Slides expiry forward, never backward. */

@@ -1,6 +1,7 @@
 /**
  * The only code that touches hunt_players (outside the ledger's totals),
- * progress, hint_reveals, attempts and action_log. Functions taking `tx` run
+ * progress, hint_reveals, attempts and action_log (but its login and signup
+ * rows, which src/auth writes). Functions taking `tx` run
  * inside a write body on the writer connection; the others read committed
  * data through the reader. Hot statements are cached by bun:sqlite's query().
  */
