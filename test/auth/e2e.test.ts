@@ -82,6 +82,23 @@ describe("accounts over real HTTP", () => {
     const big = await fetch(srv.url + "/api/v1/auth/signup", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "x".repeat(2 * 1024 * 1024) }) });
     expect(big.status).toBe(413);
     expect((await big.json()).error.code).toBe("payload_too_large");
+    // Just over the app's limit (under Bun's own backstop), declared by Content-Length and sent chunked: both refused in JSON.
+    const over = JSON.stringify({ username: "x".repeat(1_100_000) });
+    const declared = await fetch(srv.url + "/api/v1/auth/signup", { method: "POST", headers: { "content-type": "application/json" }, body: over });
+    expect(declared.status).toBe(413);
+    expect((await declared.json()).error.code).toBe("payload_too_large");
+    const chunked = await fetch(srv.url + "/api/v1/auth/signup", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: new ReadableStream({
+        start(ctl) {
+          for (let i = 0; i < 10; i++) ctl.enqueue(new TextEncoder().encode(over.slice(i * 110_001, (i + 1) * 110_001)));
+          ctl.close();
+        },
+      }),
+    });
+    expect(chunked.status).toBe(413);
+    expect((await chunked.json()).error.code).toBe("payload_too_large");
 
     // --demo seeded the organiser account.
     const org = httpClient(srv.url);
