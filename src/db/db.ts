@@ -13,6 +13,7 @@ import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import * as schema from "./schema/index.ts";
 
 export type Schema = typeof schema;
@@ -41,6 +42,10 @@ export interface Db {
 export interface OpenDbOptions {
   /** Largest number of write bodies in one commit. */
   maxBatch?: number;
+  /** WAL checkpoints on a worker thread instead of inside commits (the server; see checkpointer.ts). */
+  checkpointer?: boolean;
+  checkpointIntervalMs?: number;
+  onCheckpointError?: (message: string) => void;
 }
 
 function applyPragmas(conn: Database, readonly: boolean) {
@@ -75,6 +80,7 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const w = drizzle({ client: writer, schema });
   const r = memory ? w : drizzle({ client: reader, schema });
   const maxBatch = opts.maxBatch ?? 2000;
+  const checkpointer: Checkpointer | null = opts.checkpointer && !memory ? startCheckpointer(path, writer, { intervalMs: opts.checkpointIntervalMs, onError: opts.onCheckpointError }) : null;
   const stats = { batches: 0, writes: 0 };
 
   let queue: Pending[] = [];
@@ -180,6 +186,7 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
       if (closed) return;
       if (queue.length) flushNow();
       closed = true;
+      void checkpointer?.stop();
       if (!memory) reader.close();
       try {
         // Folds the WAL back into the main file so a copied .db is complete.
