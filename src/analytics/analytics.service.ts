@@ -173,6 +173,19 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
     return v;
   };
 
+  // Most requests carry one of a few referers (our own pages): parse each once (bounded).
+  const refererCache = new Map<string, string | null>();
+  const refererOf = (ref: string | null | undefined) => {
+    if (!ref) return null;
+    let v = refererCache.get(ref);
+    if (v === undefined) {
+      v = sanitizeReferer(ref);
+      if (refererCache.size >= 1_000) refererCache.clear();
+      refererCache.set(ref, v);
+    }
+    return v;
+  };
+
   const writeBatch = (rows: RequestRow[]) => {
     const roll = new Map<string, RollupDelta>();
     const lat = new Map<string, LatencyDelta>();
@@ -220,7 +233,10 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
       );
     },
     // No `id` option and no `id` field in a row: better-queue would merge rows sharing one.
-    { batchSize: opts.batchSize ?? 50, batchDelay: opts.batchDelayMs ?? 1000, maxRetries: 0, store: new MemoryStore() },
+    // Small, frequent batches: the insert runs on the event loop, so 10,000 rows
+    // written once a second would stall every request for ~20 ms (a p99 spike);
+    // ≤ 1,000 rows every 100 ms costs the same in total and stalls ~2 ms.
+    { batchSize: opts.batchSize ?? 10, batchDelay: opts.batchDelayMs ?? 100, maxRetries: 0, store: new MemoryStore() },
   );
 
   const CHUNK_ROWS = 100;
@@ -261,7 +277,7 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
           requestId: cap(f.requestId, 64),
           ip: privacyIp(f.ip),
           query: sanitizeQuery(f.url),
-          referer: sanitizeReferer(f.referer),
+          referer: refererOf(f.referer),
           host: cap(f.host, 128),
           userAgent: cap(f.userAgent, 256),
           userId: f.userId ?? null,
