@@ -1,24 +1,41 @@
 /**
  * Hunt benchmark against the compiled binary (npm run build → dist/gauntlet).
  *
- *   bun run bench/hunt.ts [--players 2000] [--seconds 10] [--ranked 50000] [--right 0.05]
+ *   bun run bench/hunt.ts [--players 2000] [--seconds 10] [--rate 10000] [--ranked 50000]
+ *                         [--right 0.05] [--compare-analytics 0]
  *
  * 1. Seeds the database file directly (no HTTP): `ranked` players with
  *    ledger-backed points, plus `players` bench players with sessions, and an
  *    event whose rate limits are raised for the run (answersPerMinute 1e6,
  *    answersPerMinutePerIp null: every simulated player shares 127.0.0.1).
- * 2. Starts `dist/gauntlet serve` on that data dir (log level warn).
- * 3. `players` closed-loop clients on keep-alive connections submit answers
- *    (mostly wrong, a fraction right, following `next`), then GET leaderboard
- *    (top 100 + own rank) among the ranked players. GET /healthz on the same
- *    server is measured as the peer: the floor any endpoint pays here.
- * 4. Prints answers/s, p50/p99, leaderboard p50/p99, and runs check-ledger.
+ * 2. Starts `dist/gauntlet serve` on that data dir (log level warn, request
+ *    analytics on, as shipped).
+ * 3. Load comes from bench/lib/http1.ts (raw keep-alive sockets, one per
+ *    player), not fetch(): on 2 shared cores fetch's own CPU would be what
+ *    is measured.
+ *    - Peer: GET /healthz, closed loop, 256 connections: the floor any
+ *      endpoint pays on this server and box.
+ *    - Capacity: `players` closed-loop players answering with no think time
+ *      (mostly wrong, a fraction right, following `next`). Its latency is
+ *      queueing by construction (Little's law: players / throughput).
+ *    - Target: the same players at a fixed total offered rate (`rate`/s,
+ *      each player once every players/rate seconds, random phase). Latency
+ *      is measured from each answer's scheduled time, so a slow answer that
+ *      delays the next one counts against both (no coordinated omission).
+ *      This is what "10,000 answers/s with p99 < 50 ms at 2,000 players"
+ *      means: 2,000 players whose answers add up to 10,000/s.
+ *    - Leaderboard: top 100 plus own rank among ranked + bench players.
+ * 4. With --compare-analytics N: N alternating pairs of capacity runs with
+ *    request analytics on and off (a fresh server each), printing the cost
+ *    of request logging as a share of answer throughput.
+ * 5. Runs check-ledger on the data dir.
  */
 import { Database } from "bun:sqlite";
 import { spawn } from "bun";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect, type Conn } from "./lib/http1.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -26,6 +43,8 @@ const opt = (name: string, def: number) => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const PLAYERS = opt("players", 2000);
+const RATE = opt("rate", 10_000);
+const COMPARE = opt("compare-analytics", 0);
 const SECONDS = opt("seconds", 10);
 const RANKED = opt("ranked", 50_000);
 const RIGHT = opt("right", 0.05);
@@ -102,91 +121,180 @@ const b64 = (n: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(n))
 const { loadavg } = await import("node:os");
 console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}; players ${PLAYERS}, ${SECONDS} s, ranked ${RANKED}`);
 
-// 2. Start the server.
-const port = 20000 + Math.floor(Math.random() * 20000);
-const server = spawn([BIN, "serve", "--data", dataDir, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn", "--roles", "api,worker,cron"], {
-  stdout: "inherit",
-  stderr: "inherit",
-  env: { ...process.env, GAUNTLET_ENV: "production" },
-});
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/healthz`)).ok) break;
-  } catch {}
-  if (i > 200) throw new Error("server did not start");
-  await Bun.sleep(50);
+// 2. Servers: one at a time on the seeded data dir.
+async function startGauntlet(env: Record<string, string> = {}) {
+  // A port the kernel says is free right now (a random one collided with other servers on a shared box).
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  const proc = spawn([BIN, "serve", "--data", dataDir, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn", "--roles", "api,worker,cron"], {
+    stdout: "inherit",
+    stderr: "inherit",
+    env: { ...process.env, GAUNTLET_ENV: "production", ...env },
+  });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+    } catch {}
+    if (i > 200) throw new Error("server did not start");
+    await Bun.sleep(50);
+  }
+  return {
+    port,
+    /** CPU seconds (user + system) the server process has used so far. */
+    cpu() {
+      try {
+        const f = require("node:fs").readFileSync(`/proc/${proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
+        return (Number(f[11]) + Number(f[12])) / 100;
+      } catch {
+        return NaN;
+      }
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
+const pct = (xs: Float64Array | number[], p: number) => {
+  const s = Float64Array.from(xs).sort();
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 const fmt = (n: number) => n.toFixed(2);
 
-async function closedLoop(clients: number, seconds: number, one: (i: number) => Promise<number>) {
+interface Run {
+  n: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  /** Cores busy on average during the run: the server process, and this load generator. */
+  cpu: { server: number; client: number };
+}
+
+/** `clients` connections; each sends `one(i, conn)` back to back (interval 0) or on its own schedule every `intervalMs`. */
+async function load(port: number, clients: number, seconds: number, intervalMs: number, one: (i: number, c: Conn) => Promise<number>): Promise<Run> {
+  const srvCpu0 = currentServer?.cpu() ?? NaN;
+  const cliCpu0 = process.cpuUsage();
+  const conns = await Promise.all(Array.from({ length: clients }, () => connect("127.0.0.1", port)));
   const lat: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  let errors = 0;
   const statuses = new Map<number, number>();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
   await Promise.all(
-    Array.from({ length: clients }, async (_, i) => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        const status = await one(i).catch(() => -1);
-        lat.push(performance.now() - t);
+    conns.map(async (conn, i) => {
+      // Random phase so an open-loop schedule is spread evenly, not in bursts.
+      let due = t0 + (intervalMs ? Math.random() * intervalMs : 0);
+      while (due < end) {
+        const wait = due - performance.now();
+        if (wait > 1) await Bun.sleep(wait);
+        // Open loop: from the scheduled time (a late start is latency too). Closed loop: from the send.
+        const from = intervalMs ? due : performance.now();
+        const status = await one(i, conn).catch(() => -1);
+        const done = performance.now();
+        lat.push(done - from);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        if (status !== 200) errors++;
+        due = intervalMs ? due + intervalMs : done;
       }
     }),
   );
-  return { n: lat.length, rate: lat.length / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors, statuses: Object.fromEntries(statuses) };
+  const elapsed = (performance.now() - t0) / 1000;
+  for (const c of conns) c.close();
+  const cli = process.cpuUsage(cliCpu0);
+  const cpu = { server: ((currentServer?.cpu() ?? NaN) - srvCpu0) / elapsed, client: (cli.user + cli.system) / 1e6 / elapsed };
+  return { n: lat.length, rate: lat.length / elapsed, p50: pct(lat, 50), p99: pct(lat, 99), statuses: Object.fromEntries(statuses), cpu };
 }
 
-try {
-  // Peer: the trivial endpoint on the same server and connections.
-  const peer = await closedLoop(Math.min(PLAYERS, 256), 3, () => fetch(`${base}/healthz`).then(async (r) => (await r.arrayBuffer(), r.status)));
-  console.log(`healthz (peer, 256 clients): ${Math.round(peer.rate)} req/s, p50 ${fmt(peer.p50)} ms, p99 ${fmt(peer.p99)} ms`);
-
-  // 3. Answers.
-  const current = new Array<number>(PLAYERS).fill(1);
-  let right = 0;
-  const ans = await closedLoop(PLAYERS, SECONDS, async (i) => {
-    const good = current[i] <= PUZZLES && Math.random() < RIGHT;
-    const body = JSON.stringify({ answer: good ? answer(current[i]) : `wrong ${Math.random()}` });
-    const r = await fetch(`${base}/api/v1/events/bench/hunt/answer`, { method: "POST", headers: { cookie: cookies[i], "content-type": "application/json" }, body, keepalive: true });
-    const j = (await r.json()) as { outcome?: string; next?: { number: number } | null };
+const ANSWER_PATH = "/api/v1/events/bench/hunt/answer";
+const current = new Array<number>(PLAYERS).fill(1);
+let right = 0;
+async function answerOnce(i: number, conn: Conn) {
+  const good = current[i] <= PUZZLES && Math.random() < RIGHT;
+  const body = JSON.stringify({ answer: good ? answer(current[i]) : `wrong ${Math.random()}` });
+  const r = await conn.request("POST", ANSWER_PATH, { headers: { Cookie: cookies[i], "Content-Type": "application/json" }, body });
+  if (r.status === 200) {
+    const j = JSON.parse(r.body) as { outcome?: string; next?: { number: number } | null };
     if (j.outcome === "correct") {
       right++;
       current[i] = j.next ? j.next.number : PUZZLES + 1;
     }
-    return r.status === 409 ? 200 : r.status; // finished players get already_solved: still a served answer
-  });
-  console.log(`answers (${PLAYERS} players, ${SECONDS} s): ${Math.round(ans.rate)} answers/s, p50 ${fmt(ans.p50)} ms, p99 ${fmt(ans.p99)} ms, correct ${right}, statuses ${JSON.stringify(ans.statuses)}`);
+  }
+  return r.status === 409 ? 200 : r.status; // finished players get already_solved: still a served answer
+}
+const line = (r: Run) =>
+  `${Math.round(r.rate)}/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, statuses ${JSON.stringify(r.statuses)}, cores busy: server ${fmt(r.cpu.server)}, client ${fmt(r.cpu.client)}`;
 
-  // 4. Leaderboard among RANKED + PLAYERS players: top 100 plus own rank.
+let currentServer: Awaited<ReturnType<typeof startGauntlet>> | null = null;
+const server = (currentServer = await startGauntlet());
+let failed = false;
+try {
+  const peer = await load(server.port, Math.min(PLAYERS, 256), 3, 0, (_i, c) => c.request("GET", "/healthz").then((r) => r.status));
+  console.log(`healthz (peer, 256 clients, closed loop): ${line(peer)}`);
+
+  const cap = await load(server.port, PLAYERS, SECONDS, 0, answerOnce);
+  console.log(`answers capacity (${PLAYERS} players, closed loop, no think time, ${SECONDS} s): ${line(cap)}; ${fmt(cap.rate / peer.rate)}x healthz`);
+
+  const target = await load(server.port, PLAYERS, SECONDS, (PLAYERS / RATE) * 1000, answerOnce);
+  const met = target.rate >= RATE * 0.98 && target.p99 < 50 && (target.statuses["200"] ?? 0) === target.n;
+  if (!met) failed = true;
+  console.log(`answers at ${RATE}/s offered (${PLAYERS} players, one answer each every ${fmt((PLAYERS / RATE) * 1000)} ms, ${SECONDS} s): ${line(target)}; target >= 10000/s with p99 < 50 ms: ${met ? "MET" : "NOT MET"}`);
+  console.log(`correct answers so far: ${right}`);
+
+  // Leaderboard among RANKED + PLAYERS players: top 100 plus own rank.
+  const lbConns = await Promise.all(Array.from({ length: LB_CONCURRENCY }, () => connect("127.0.0.1", server.port)));
   const lbLat: number[] = [];
   let k = 0;
+  const lbT0 = performance.now();
   await Promise.all(
-    Array.from({ length: LB_CONCURRENCY }, async () => {
+    lbConns.map(async (conn) => {
       while (k < LB_REQUESTS) {
         const i = k++ % PLAYERS;
         const t = performance.now();
-        const r = await fetch(`${base}/api/v1/events/bench/leaderboard?limit=100`, { headers: { cookie: cookies[i] } });
-        const j = (await r.json()) as { ranks: unknown[]; me: { rank: number } | null; total: number };
+        const r = await conn.request("GET", "/api/v1/events/bench/leaderboard?limit=100", { headers: { Cookie: cookies[i] } });
         lbLat.push(performance.now() - t);
+        const j = JSON.parse(r.body) as { ranks: unknown[]; me: { rank: number } | null; total: number };
         if (r.status !== 200 || j.ranks.length !== 100 || !j.me) throw new Error(`bad leaderboard: ${r.status}`);
       }
     }),
   );
-  const lbTotal = ((await (await fetch(`${base}/api/v1/events/bench/leaderboard?limit=1`)).json()) as { total: number }).total;
-  console.log(`leaderboard (${lbTotal} ranked, top 100 + own rank, ${LB_CONCURRENCY} clients): p50 ${fmt(pct(lbLat, 50))} ms, p99 ${fmt(pct(lbLat, 99))} ms, ${Math.round(LB_REQUESTS / (lbLat.reduce((a, b) => a + b, 0) / LB_CONCURRENCY / 1000))} req/s`);
+  const lbRate = LB_REQUESTS / ((performance.now() - lbT0) / 1000);
+  for (const c of lbConns) c.close();
+  const lbTotal = ((await (await fetch(`http://127.0.0.1:${server.port}/api/v1/events/bench/leaderboard?limit=1`)).json()) as { total: number }).total;
+  const lbP50 = pct(lbLat, 50);
+  console.log(`leaderboard (${lbTotal} ranked, top 100 + own rank, ${LB_CONCURRENCY} clients): p50 ${fmt(lbP50)} ms, p99 ${fmt(pct(lbLat, 99))} ms, ${Math.round(lbRate)} req/s; target p50 < 5 ms: ${lbP50 < 5 ? "MET" : "NOT MET"}`);
+  if (lbP50 >= 5) failed = true;
 } finally {
-  server.kill("SIGTERM");
-  await server.exited;
+  await server.stop();
+}
+
+// 4. Request logging's share: alternate analytics on/off, a fresh server each, same players and data.
+if (COMPARE > 0) {
+  const rates: Record<"on" | "off", number[]> = { on: [], off: [] };
+  for (let pair = 0; pair < COMPARE; pair++) {
+    for (const mode of pair % 2 ? (["off", "on"] as const) : (["on", "off"] as const)) {
+      const srv = (currentServer = await startGauntlet({ GAUNTLET_ANALYTICS: mode === "on" ? "true" : "false" }));
+      try {
+        const r = await load(srv.port, PLAYERS, SECONDS, 0, answerOnce);
+        rates[mode].push(r.rate);
+        console.log(`  analytics ${mode}: ${line(r)}`);
+      } finally {
+        await srv.stop();
+      }
+    }
+  }
+  const med = (xs: number[]) => pct(xs, 50);
+  const cost = 1 - med(rates.on) / med(rates.off);
+  console.log(`request logging: median ${Math.round(med(rates.on))}/s with analytics, ${Math.round(med(rates.off))}/s without: costs ${(cost * 100).toFixed(1)}% of answer throughput (target < 5%)`);
+}
+
+{
   const c = spawn([BIN, "check-ledger", "--data", dataDir], { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(c.stdout).text();
-  console.log(`check-ledger: exit ${await c.exited}: ${out.trim()}`);
+  const code = await c.exited;
+  console.log(`check-ledger: exit ${code}: ${out.trim()}`);
+  if (code !== 0) failed = true;
   if (process.env.KEEP) console.log(`kept ${dataDir}`);
   else rmSync(dataDir, { recursive: true, force: true });
 }
+process.exit(failed ? 1 : 0);
