@@ -88,14 +88,24 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   let closed = false;
   let inTx = false;
 
+  // Prepared once: run(sql) would parse the statement again on every call,
+  // and SAVEPOINT/RELEASE run twice per write body.
+  const st = {
+    begin: writer.prepare("BEGIN IMMEDIATE"),
+    COMMIT: writer.prepare("COMMIT"),
+    ROLLBACK: writer.prepare("ROLLBACK"),
+    savepoint: writer.prepare("SAVEPOINT g"),
+    release: writer.prepare("RELEASE g"),
+    rollbackTo: writer.prepare("ROLLBACK TO g"),
+  };
   const beginOrThrow = () => {
     if (inTx) throw new Error("nested write transaction: call store functions with the tx you were given");
-    writer.run("BEGIN IMMEDIATE");
+    st.begin.run();
     inTx = true;
   };
   const end = (sql: "COMMIT" | "ROLLBACK") => {
     try {
-      writer.run(sql);
+      st[sql].run();
     } finally {
       inTx = false;
     }
@@ -116,13 +126,13 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
       try {
         beginOrThrow();
         for (let i = 0; i < batch.length; i++) {
-          writer.run("SAVEPOINT g");
+          st.savepoint.run();
           try {
             outcomes[i] = { ok: true, v: runBody(batch[i].fn) };
-            writer.run("RELEASE g");
+            st.release.run();
           } catch (e) {
-            writer.run("ROLLBACK TO g");
-            writer.run("RELEASE g");
+            st.rollbackTo.run();
+            st.release.run();
             outcomes[i] = { ok: false, v: e };
           }
         }
@@ -192,6 +202,7 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
         // Folds the WAL back into the main file so a copied .db is complete.
         writer.run("PRAGMA wal_checkpoint(TRUNCATE)");
       } catch {}
+      for (const stmt of Object.values(st)) stmt.finalize();
       writer.close();
     },
   };

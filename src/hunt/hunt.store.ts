@@ -100,8 +100,8 @@ export function huntStore(db: Db) {
       w.query("INSERT INTO hint_reveals (player_id, puzzle_id, idx, at, via_powerup) VALUES (?, ?, ?, ?, ?)").run(playerId, puzzleId, idx, now, viaPowerup ? 1 : 0),
     insertAttempt: (_tx: Drizzle, a: AttemptInput) =>
       w
-        .query("INSERT INTO attempts (event_id, puzzle_id, player_id, raw, normalized, outcome, ip, user_agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
-        .get(a.eventId, a.puzzleId, a.playerId, a.raw, a.normalized, a.outcome, a.ip, a.userAgent, a.at) as { id: number },
+        .query("INSERT INTO attempts (event_id, puzzle_id, player_id, raw, normalized, outcome, ip, user_agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(a.eventId, a.puzzleId, a.playerId, a.raw, a.normalized, a.outcome, a.ip, a.userAgent, a.at),
     logAction: (_tx: Drizzle, a: { eventId: number | null; playerId: number; kind: string; puzzleId?: number | null; detail?: string | null; ip?: string | null; userAgent?: string | null; at: number }) =>
       w
         .query("INSERT INTO action_log (event_id, player_id, kind, puzzle_id, detail, ip, user_agent, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
