@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDb, type Db } from "./db.ts";
+import { LOCK_WAIT_MS, openDb, type Db } from "./db.ts";
 
 let db: Db;
 let dir: string;
@@ -10,9 +12,9 @@ afterEach(() => {
   db?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-const open = () => {
+const open = (opts: Parameters<typeof openDb>[1] = {}) => {
   dir = mkdtempSync(join(tmpdir(), "gauntlet-db-"));
-  db = openDb(join(dir, "t.db"));
+  db = openDb(join(dir, "t.db"), opts);
   db.writer.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)");
   return db;
 };
@@ -67,5 +69,207 @@ describe("openDb", () => {
     expect(db.reader.query("SELECT count(*) AS n FROM t").get()).toEqual({ n: 0 });
     await p;
     expect(db.reader.query("SELECT count(*) AS n FROM t").get()).toEqual({ n: 1 });
+  });
+});
+
+/**
+ * A second process on the same file, driven line by line over stdin:
+ * "lock" takes the write lock (BEGIN IMMEDIATE) and writes an uncommitted row,
+ * "commit" releases it, "hold MS" locks and commits by itself MS later, "churn N" commits N small transactions each followed
+ * by a TRUNCATE checkpoint. Each command answers one line when done.
+ */
+const OTHER = `
+import { Database } from "bun:sqlite";
+const db = new Database(process.argv[1]);
+db.run("PRAGMA busy_timeout = 5000");
+const out = (s) => process.stdout.write(s + "\\n");
+let buf = "";
+process.stdin.on("data", (c) => {
+  buf += c;
+  let i;
+  while ((i = buf.indexOf("\\n")) >= 0) {
+    const [cmd, n] = buf.slice(0, i).split(" ");
+    buf = buf.slice(i + 1);
+    if (cmd === "lock" || cmd === "hold") { db.run("BEGIN IMMEDIATE"); db.run("INSERT INTO t (v) VALUES ('other')"); out("locked"); }
+    if (cmd === "hold") setTimeout(() => db.run("COMMIT"), Number(n));
+    else if (cmd === "commit") { db.run("COMMIT"); out("committed"); }
+    else if (cmd === "churn") {
+      db.run("PRAGMA synchronous = OFF"); // many commits fast; durability is not what is tested
+      for (let k = 0; k < Number(n); k++) { db.run("INSERT INTO t (v) VALUES (?)", ["churn" + k]); db.run("PRAGMA wal_checkpoint(TRUNCATE)"); }
+      out("churned");
+    }
+  }
+});
+out("ready");
+`;
+
+async function otherProcess(path: string) {
+  const p: Subprocess<"pipe", "pipe", "inherit"> = spawn([process.execPath, "-e", OTHER, path], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const reader = p.stdout.getReader();
+  let buf = "";
+  const line = async (): Promise<string> => {
+    for (;;) {
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        const l = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        return l;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`other process exited (${await p.exited})`);
+      buf += new TextDecoder().decode(value);
+    }
+  };
+  expect(await line()).toBe("ready");
+  return {
+    async do(cmd: string) {
+      p.stdin.write(cmd + "\n");
+      p.stdin.flush();
+      return line();
+    },
+    kill: () => p.kill(9),
+  };
+}
+
+/** Counts timer ticks and the longest gap between two: a blocked event loop shows as a long gap. */
+function ticker(everyMs = 5) {
+  let ticks = 0;
+  let last = performance.now();
+  let maxGap = 0;
+  const t = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    ticks++;
+  }, everyMs);
+  return {
+    get ticks() {
+      return ticks;
+    },
+    get maxGap() {
+      return maxGap;
+    },
+    /** Resolves after `n` more ticks: real time passing, measured by the event loop itself. */
+    after(n: number) {
+      const goal = ticks + n;
+      return new Promise<void>((r) => {
+        const c = setInterval(() => {
+          if (ticks >= goal) (clearInterval(c), r());
+        }, everyMs);
+      });
+    },
+    stop: () => clearInterval(t),
+  };
+}
+
+describe("another process holds the write lock", () => {
+  test("the event loop keeps running; queued writes join one batch and commit once the lock is released", async () => {
+    open();
+    const other = await otherProcess(db.path);
+    try {
+      expect(await other.do("lock")).toBe("locked");
+      const tick = ticker();
+      const batchesBefore = db.stats.batches;
+      const started = performance.now();
+      const first = Array.from({ length: 50 }, (_, i) => db.write(() => db.writer.run("INSERT INTO t (v) VALUES (?)", [`a${i}`])));
+      let settled = 0;
+      for (const p of first) p.then(() => settled++, () => settled++);
+      await tick.after(20);
+      // Written while the first ones wait: they join the same queue.
+      const later = Array.from({ length: 50 }, (_, i) => db.write(() => db.writer.run("INSERT INTO t (v) VALUES (?)", [`b${i}`])));
+      await tick.after(20);
+      expect(settled).toBe(0);
+      expect(db.stats.busyRetries).toBeGreaterThan(5);
+      // Reads are not blocked either: committed data only, at once.
+      expect(db.reader.query("SELECT count(*) AS n FROM t").get()).toEqual({ n: 0 });
+
+      expect(await other.do("commit")).toBe("committed");
+      await Promise.all([...first, ...later]);
+      const waited = performance.now() - started;
+      tick.stop();
+      console.log(`lock held ${waited.toFixed(0)} ms by another process: ${tick.ticks} ticks of 5 ms, longest gap ${tick.maxGap.toFixed(1)} ms, ${db.stats.busyRetries} retries, ${db.stats.batches - batchesBefore} commit(s) for 100 writes`);
+      // With SQLite's busy handler the loop would sleep through the whole wait.
+      expect(tick.maxGap).toBeLessThan(100);
+      expect(db.stats.batches - batchesBefore).toBeLessThanOrEqual(2);
+      expect(db.stats.lockTimeouts).toBe(0);
+      expect(db.reader.query("SELECT count(*) AS n FROM t").get()).toEqual({ n: 101 });
+    } finally {
+      other.kill();
+    }
+  });
+
+  test("a write that waits past the bound fails with database_busy; the loop never stalls; the next write commits", async () => {
+    expect(LOCK_WAIT_MS).toBe(5000);
+    open({ lockWaitMs: 300 });
+    const other = await otherProcess(db.path);
+    try {
+      expect(await other.do("lock")).toBe("locked");
+      const tick = ticker();
+      const started = performance.now();
+      const err = await db.write(() => db.writer.run("INSERT INTO t (v) VALUES ('late')")).then(
+        () => null,
+        (e) => e,
+      );
+      const waited = performance.now() - started;
+      tick.stop();
+      console.log(`bound 300 ms: failed after ${waited.toFixed(0)} ms, longest event-loop gap ${tick.maxGap.toFixed(1)} ms`);
+      expect(err?.code).toBe("database_busy");
+      expect(err?.status).toBe(503);
+      expect(err?.message).toMatch(/another process held its write lock/);
+      expect(waited).toBeGreaterThanOrEqual(300);
+      expect(waited).toBeLessThan(600);
+      expect(tick.maxGap).toBeLessThan(100);
+      expect(db.stats.lockTimeouts).toBe(1);
+
+      expect(await other.do("commit")).toBe("committed");
+      await db.write(() => db.writer.run("INSERT INTO t (v) VALUES ('after')"));
+      expect(db.reader.query("SELECT v FROM t ORDER BY v").all()).toEqual([{ v: "after" }, { v: "other" }]);
+    } finally {
+      other.kill();
+    }
+  });
+
+  test("transaction() (CLI, migrations) still waits for the lock in SQLite's busy handler", async () => {
+    open();
+    const other = await otherProcess(db.path);
+    try {
+      expect(db.writer.query("PRAGMA busy_timeout").get()).toEqual({ timeout: LOCK_WAIT_MS });
+      expect(await other.do("hold 200")).toBe("locked");
+      const started = performance.now();
+      db.transaction(() => db.writer.run("INSERT INTO t (v) VALUES ('cli')"));
+      const waited = performance.now() - started;
+      expect(waited).toBeGreaterThan(100);
+      expect(db.reader.query("SELECT v FROM t ORDER BY v").all()).toEqual([{ v: "cli" }, { v: "other" }]);
+    } finally {
+      other.kill();
+    }
+  });
+
+  test("readers never get SQLITE_BUSY, even with no busy handler, while another process writes and truncates the WAL", async () => {
+    open();
+    const other = await otherProcess(db.path);
+    const ro = new Database(db.path, { readonly: true });
+    ro.run("PRAGMA busy_timeout = 0");
+    try {
+      expect(await other.do("lock")).toBe("locked");
+      expect(ro.query("SELECT count(*) AS n FROM t").get()).toEqual({ n: 0 });
+      expect(await other.do("commit")).toBe("committed");
+      const churn = other.do("churn 1000");
+      let reads = 0;
+      let done = false;
+      void churn.then(() => (done = true));
+      const q = ro.query("SELECT count(*) AS n FROM t");
+      while (!done) {
+        for (let i = 0; i < 200; i++) q.get(); // throws on SQLITE_BUSY
+        reads += 200;
+        await new Promise((r) => setImmediate(r));
+      }
+      console.log(`${reads} reads with busy_timeout 0 during 1,000 commits + TRUNCATE checkpoints by another process: no SQLITE_BUSY`);
+      expect(reads).toBeGreaterThan(0);
+      expect(q.get()).toEqual({ n: 1001 });
+    } finally {
+      ro.close();
+      other.kill();
+    }
   });
 });

@@ -8,13 +8,31 @@
  * BEGIN IMMEDIATE … COMMIT, each in its own SAVEPOINT so one failing body
  * rolls back alone. One fsync then acknowledges them all, so synchronous=FULL
  * (an acknowledged write survives power loss) does not cost throughput.
+ *
+ * Several processes may share the file (`gauntlet serve` instances on one
+ * box). SQLite lets one of them write at a time, and its busy handler waits
+ * for the lock by sleeping on the calling thread: our event loop, so every
+ * request of this process would stall behind another process's commit. The
+ * group commit therefore asks for the lock without waiting (busy_timeout 0
+ * for its BEGIN only) and, when another process holds it, tries again on a
+ * timer with backoff (1 ms up to 25 ms) while requests keep joining the
+ * queue; a write still waiting after LOCK_WAIT_MS fails with a 503
+ * `database_busy`. Reads never wait: in WAL mode a reader reads its snapshot
+ * whatever the writer does. transaction() (CLI, migrations) keeps SQLite's
+ * blocking wait, bounded by the same LOCK_WAIT_MS.
  */
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { AppError } from "../lib/errors.ts";
 import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import * as schema from "./schema/index.ts";
+
+/** Longest a write waits for another process's write lock, in ms (group commit and transaction() alike). */
+export const LOCK_WAIT_MS = 5000;
+/** Group commit's retry delays while another process holds the write lock; the last repeats. */
+const RETRY_MS = [1, 2, 4, 8, 16, 25];
 
 export type Schema = typeof schema;
 export type Drizzle = BunSQLiteDatabase<Schema>;
@@ -36,7 +54,8 @@ export interface Db {
   /** Resolves when every write queued so far is committed. */
   flush(): Promise<void>;
   close(): void;
-  readonly stats: { batches: number; writes: number };
+  /** busyRetries: flushes put off because another process held the write lock; lockTimeouts: writes failed after LOCK_WAIT_MS. */
+  readonly stats: { batches: number; writes: number; busyRetries: number; lockTimeouts: number };
 }
 
 export interface OpenDbOptions {
@@ -46,6 +65,8 @@ export interface OpenDbOptions {
   checkpointer?: boolean;
   checkpointIntervalMs?: number;
   onCheckpointError?: (message: string) => void;
+  /** How long a group-committed write may wait for another process's write lock (default LOCK_WAIT_MS; tests shorten it). */
+  lockWaitMs?: number;
 }
 
 function applyPragmas(conn: Database, readonly: boolean) {
@@ -53,7 +74,7 @@ function applyPragmas(conn: Database, readonly: boolean) {
   // held by another process instead of failing; journal_mode=WAL next (it is
   // stored in the file, and synchronous's meaning depends on it); then FULL
   // so a COMMIT is fsynced before it returns; foreign keys are per connection.
-  conn.run("PRAGMA busy_timeout = 5000");
+  conn.run(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`);
   if (!readonly) conn.run("PRAGMA journal_mode = WAL");
   conn.run("PRAGMA synchronous = FULL");
   conn.run("PRAGMA foreign_keys = ON");
@@ -66,7 +87,17 @@ interface Pending {
   fn: (tx: Drizzle) => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** performance.now() when queued: the lock wait is bounded per write. */
+  at: number;
 }
+
+const isBusy = (e: unknown) => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+};
+
+export const lockTimeoutError = (waitedMs: number) =>
+  new AppError("database_busy", `The database is busy: another process held its write lock for ${Math.round(waitedMs)} ms. Try again in a moment.`, { retryAfter: 1 });
 
 export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const memory = path === ":memory:";
@@ -81,10 +112,14 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const r = memory ? w : drizzle({ client: reader, schema });
   const maxBatch = opts.maxBatch ?? 2000;
   const checkpointer: Checkpointer | null = opts.checkpointer && !memory ? startCheckpointer(path, writer, { intervalMs: opts.checkpointIntervalMs, onError: opts.onCheckpointError }) : null;
-  const stats = { batches: 0, writes: 0 };
+  const stats = { batches: 0, writes: 0, busyRetries: 0, lockTimeouts: 0 };
+  const lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
 
   let queue: Pending[] = [];
+  /** A flush is due: on the next turn (setImmediate) or, under contention, on retryTimer. */
   let scheduled = false;
+  let retryTimer: ReturnType<typeof setTimeout> | null = null;
+  let retryStep = 0;
   let closed = false;
   let inTx = false;
 
@@ -98,6 +133,12 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
     release: writer.prepare("RELEASE g"),
     rollbackTo: writer.prepare("ROLLBACK TO g"),
   };
+  // busy_timeout is per connection: off for the group commit's BEGIN only, so
+  // transaction() and everything else still wait. Not prepared: SQLite applies
+  // this pragma when the statement is compiled, so a prepared one would set
+  // the value once and then do nothing (about 1 µs per pair this way).
+  const noWait = () => writer.run("PRAGMA busy_timeout = 0");
+  const wait = () => writer.run(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`);
   const beginOrThrow = () => {
     if (inTx) throw new Error("nested write transaction: call store functions with the tx you were given");
     st.begin.run();
@@ -117,14 +158,69 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
     return out;
   };
 
-  const flushNow = () => {
+  /** BEGIN IMMEDIATE without waiting: false when another process holds the write lock. */
+  const tryBegin = (): boolean => {
+    if (inTx) throw new Error("nested write transaction: call store functions with the tx you were given");
+    noWait();
+    try {
+      st.begin.run();
+      inTx = true;
+      return true;
+    } catch (e) {
+      if (isBusy(e)) return false;
+      throw e;
+    } finally {
+      wait();
+    }
+  };
+
+  /** The lock is taken: fail the writes that waited too long, try again later for the rest. */
+  const onBusy = () => {
+    stats.busyRetries++;
+    const now = performance.now();
+    let expired = 0;
+    while (expired < queue.length && now - queue[expired].at >= lockWaitMs) expired++;
+    if (expired) {
+      const gone = queue.slice(0, expired);
+      queue = queue.slice(expired);
+      stats.lockTimeouts += gone.length;
+      for (const p of gone) p.reject(lockTimeoutError(now - p.at));
+    }
+    if (!queue.length) {
+      retryStep = 0;
+      return;
+    }
+    const base = RETRY_MS[Math.min(retryStep++, RETRY_MS.length - 1)];
+    // Jitter, so two processes backing off do not retry in step; never past the oldest write's deadline.
+    const delay = Math.min(base * (0.5 + Math.random() * 0.5), queue[0].at + lockWaitMs - now);
+    scheduled = true;
+    retryTimer = setTimeout(() => flushNow(), Math.max(0, delay));
+  };
+
+  /** `blocking`: wait in SQLite's busy handler instead (close(): nothing is served any more). */
+  const flushNow = (blocking = false) => {
     scheduled = false;
+    retryTimer = null;
     while (queue.length) {
+      let begun = false;
+      try {
+        if (blocking) {
+          beginOrThrow();
+          begun = true;
+        } else begun = tryBegin();
+      } catch (e) {
+        // Not a lock held by another process (I/O error, or busy past the wait when blocking): every queued write hears it.
+        const all = queue;
+        queue = [];
+        for (const p of all) p.reject(isBusy(e) ? lockTimeoutError(performance.now() - p.at) : e);
+        return;
+      }
+      if (!begun) return onBusy();
+      retryStep = 0;
       const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
       queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
       const outcomes: Array<{ ok: boolean; v: unknown }> = new Array(batch.length);
       try {
-        beginOrThrow();
         for (let i = 0; i < batch.length; i++) {
           st.savepoint.run();
           try {
@@ -138,8 +234,8 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
         }
         end("COMMIT");
       } catch (e) {
-        // BEGIN or COMMIT failed (disk full, I/O error, lock timeout): nothing
-        // of this batch is durable, so every caller hears about it.
+        // COMMIT (or a savepoint statement) failed: disk full, I/O error.
+        // Nothing of this batch is durable, so every caller hears about it.
         if (inTx) {
           try {
             end("ROLLBACK");
@@ -168,12 +264,13 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
     write<T>(fn: (tx: Drizzle) => T): Promise<T> {
       if (closed) return Promise.reject(new Error("database is closed"));
       return new Promise<T>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, at: performance.now() });
         if (!scheduled) {
           scheduled = true;
           // setImmediate, not a microtask: every request parsed in this turn
-          // of the event loop joins the same commit.
-          setImmediate(flushNow);
+          // of the event loop joins the same commit. (While another process
+          // holds the lock, the retry timer is pending and this write joins it.)
+          setImmediate(() => flushNow());
         }
       });
     },
@@ -194,7 +291,8 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
     },
     close() {
       if (closed) return;
-      if (queue.length) flushNow();
+      if (retryTimer) clearTimeout(retryTimer);
+      if (queue.length) flushNow(true);
       closed = true;
       void checkpointer?.stop();
       if (!memory) reader.close();

@@ -56,6 +56,7 @@ export const ERRORS = {
   rate_limited: [429, "Too many requests; try again later."],
   // 5xx that are deliberate (not bugs)
   not_ready: [503, "The service is not ready."],
+  database_busy: [503, "The database is busy; try again in a moment."],
   runner_unavailable: [503, "The code runner cannot sandbox on this host."],
   timeout: [504, "The request took too long."],
   internal: [500, "Internal server error."],

@@ -58,6 +58,17 @@ export interface JobContext<P = any> {
 
 export type JobHandler<P = any> = (job: JobContext<P>) => Promise<unknown>;
 
+/** A job claimed for a worker outside this process (claimFor); `fence` names the claim in every later call. */
+export interface ClaimedJob {
+  id: number;
+  fence: number;
+  kind: string;
+  payload: unknown;
+  /** 1 on the first run. */
+  attempts: number;
+  maxAttempts: number;
+}
+
 export interface RegisterOptions {
   /** Handlers of this kind running at once in this process; default 1. */
   concurrency?: number;
@@ -435,6 +446,8 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
 
   /** Marks a kind (or all) as possibly having due jobs, and claims if there is room. */
   function wake(kind?: string) {
+    // Remote workers waiting in claimFor() (no local worker needed for them).
+    if (extWaiters.length) extTry(false);
     if (!workersOn) return;
     if (kind !== undefined) {
       const w = workers.get(kind);
@@ -816,6 +829,107 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
     for (const h of list) if (held.get(h.id) === h) held.delete(h.id);
   }
 
+  // ---------- claims for workers outside this process ----------
+
+  /**
+   * A worker that is not a process on the database (a remote runner talking
+   * HTTP) gets jobs through claimFor(): the same claim statement, lease and
+   * fencing token as a local worker, with the remote worker's name as the
+   * lease owner. It renews the lease with heartbeatFor() and finishes with
+   * completeFor(), both refused once the claim is no longer its own. If it
+   * dies, its lease expires and the reaper of any worker process requeues the
+   * job (with backoff) or marks it DEAD when its attempts are used up, exactly
+   * as for a local worker. Waiting claims are served on an enqueue in this
+   * process at once, and otherwise by a cheap read every pollMs (another
+   * process's enqueue, a due retry) and on every fake-clock advance.
+   */
+  interface ExtWaiter {
+    kind: string;
+    owner: string;
+    leaseMs: number;
+    done(job: ClaimedJob | null): void;
+  }
+  const extWaiters: ExtWaiter[] = [];
+  let extBusy = false;
+  let extAgain = false;
+  let extTimer: Timer | null = null;
+  let extUnlisten: (() => void) | null = null;
+
+  const toClaimed = (r: ClaimedRow): ClaimedJob => ({ id: r.id, fence: r.fence, kind: r.kind, payload: parse(r.payload), attempts: r.attempts, maxAttempts: r.max_attempts });
+
+  function syncExtTimer() {
+    if (extWaiters.length && !extTimer && !stopping) {
+      extTimer = setInterval(() => extTry(true), pollMs);
+      extTimer.unref();
+      extUnlisten ??= clock.onAdvance(() => setImmediate(() => extTry(true)));
+    } else if (!extWaiters.length && extTimer) {
+      clearInterval(extTimer);
+      extTimer = null;
+    }
+  }
+
+  /** One write claims a job for each waiting remote worker, in arrival order, while there are due jobs. */
+  function extTry(checkFirst: boolean) {
+    if (!extWaiters.length || stopping) return;
+    if (extBusy) {
+      extAgain = true;
+      return;
+    }
+    if (checkFirst) {
+      const now = clock.now();
+      const kinds = new Set(extWaiters.map((w) => w.kind));
+      if (![...kinds].some((k) => store.hasDue(k, now))) return;
+    }
+    extBusy = true;
+    const batch = extWaiters.slice();
+    track(
+      db.write(() => {
+        const now = clock.now();
+        const out: Array<{ w: ExtWaiter; row: ClaimedRow }> = [];
+        const empty = new Set<string>();
+        for (const w of batch) {
+          if (empty.has(w.kind)) continue;
+          const row = store.claim(w.kind, w.owner, now, now + w.leaseMs, 1)[0];
+          if (row) out.push({ w, row });
+          else empty.add(w.kind);
+        }
+        return out;
+      }),
+    ).then(
+      (out) => {
+        extBusy = false;
+        const orphans: ClaimedRow[] = [];
+        for (const { w, row } of out) {
+          const i = extWaiters.indexOf(w);
+          if (i < 0) {
+            orphans.push(row);
+            continue;
+          }
+          extWaiters.splice(i, 1);
+          w.done(toClaimed(row));
+        }
+        // A waiter that left (timeout, disconnect) while its claim was being written: give the job back.
+        if (orphans.length) {
+          void track(
+            db.write(() => {
+              for (const r of orphans) store.release(r.id, r.fence, true, clock.now());
+            }),
+          )
+            .then(() => wake(orphans[0].kind))
+            .catch((err) => log.error("giving back unclaimed jobs failed; their leases will expire", { err }));
+        }
+        if (extAgain || (out.length === batch.length && out.length > 0)) {
+          extAgain = false;
+          extTry(false);
+        }
+      },
+      (err) => {
+        extBusy = false;
+        log.error("claim for a remote worker failed", { err });
+      },
+    );
+  }
+
   // ---------- cron ----------
 
   const crons = new Map<string, Cron>();
@@ -1121,6 +1235,8 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
         timers[k] = null;
       }
       unlistenClock?.();
+      extUnlisten?.();
+      for (const w of extWaiters.splice(0)) w.done(null);
       cronOn = false;
       if (claimInFlight) await claimInFlight.catch(() => {});
       const unstarted: Held[] = [];
@@ -1165,6 +1281,64 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
         handedOff,
         kinds: [...workers.values()].map((w) => ({ kind: w.kind, running: w.running, buffered: w.buffer.length, concurrency: w.concurrency })),
       };
+    },
+
+    /**
+     * Claims the next due job of `kind` for a worker outside this process (a
+     * remote runner), waiting up to waitMs for one: resolves with the job and
+     * its fencing token, or null. The lease (leaseMs) must be renewed with
+     * heartbeatFor(); the job ends with completeFor(). A lost lease is reaped
+     * like a local worker's: retried with backoff, or DEAD after maxAttempts.
+     */
+    claimFor(kind: string, owner: string, o: { leaseMs: number; waitMs?: number; signal?: AbortSignal }): Promise<ClaimedJob | null> {
+      checkText("kind", kind, false);
+      checkText("owner", owner, false);
+      if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1) throw new Error("leaseMs must be a positive integer");
+      if (stopping || o.signal?.aborted) return Promise.resolve(null);
+      return new Promise<ClaimedJob | null>((resolve) => {
+        let timer: Timer | undefined;
+        const w: ExtWaiter = {
+          kind,
+          owner,
+          leaseMs: o.leaseMs,
+          done(job) {
+            if (timer) clearTimeout(timer);
+            o.signal?.removeEventListener("abort", drop);
+            syncExtTimer();
+            resolve(job);
+          },
+        };
+        const drop = () => {
+          const i = extWaiters.indexOf(w);
+          if (i < 0) return;
+          extWaiters.splice(i, 1);
+          w.done(null);
+        };
+        timer = setTimeout(drop, Math.max(0, o.waitMs ?? 0));
+        o.signal?.addEventListener("abort", drop, { once: true });
+        extWaiters.push(w);
+        syncExtTimer();
+        extTry(false);
+      });
+    },
+
+    /** Renews a claimFor() lease; null when the claim (id, fence, owner) is no longer held, else whether a cancel was requested. */
+    async heartbeatFor(id: number, fence: number, owner: string, leaseMs: number): Promise<{ cancel: boolean } | null> {
+      return await track(
+        db.write(() => {
+          if (!store.stillHeld(id, fence, owner)) return null;
+          const now = clock.now();
+          return store.heartbeat(id, fence, now + leaseMs, now) ?? null;
+        }),
+      );
+    },
+
+    /** Completes a claimFor() job with its result (stored with SUCCEEDED); false when the claim is no longer held. */
+    async completeFor(id: number, fence: number, owner: string, result: unknown): Promise<boolean> {
+      const text = JSON.stringify(result === undefined ? null : result);
+      const ok = await track(db.write(() => store.stillHeld(id, fence, owner) && store.succeed(id, fence, text, clock.now())));
+      if (ok) notify(id);
+      return ok;
     },
 
     /** Runs the reaper now (tests, and the clock-advance hook). */

@@ -140,6 +140,8 @@ export function queueStore(db: Db) {
   const finalStatusR = r.prepare(`SELECT id, status FROM jobs WHERE id = ? AND status IN ('SUCCEEDED', 'FAILED', 'DEAD', 'CANCELLED')`);
   const nextRunAtR = r.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE status = 'QUEUED' AND kind = ?`);
   const nextExpiryR = r.prepare(`SELECT MIN(lease_expires_at) AS t FROM jobs WHERE status = 'RUNNING'`);
+  // Is a job of this kind claimable? (The claim itself re-checks topics; this only spares a write when nothing is due.)
+  const hasDueR = r.prepare(`SELECT 1 AS x FROM jobs WHERE status = 'QUEUED' AND kind = ?1 AND run_at <= ?2 LIMIT 1`);
   // On the writer: its data_version moves only when another connection (another
   // process) commits, so our own writes never look like outside news. Read outside
   // write bodies only (a timer), where the writer holds no transaction.
@@ -231,6 +233,7 @@ export function queueStore(db: Db) {
     isFinal: (id: number) => finalStatusR.get(id) !== null,
     nextRunAt: (kind: string) => (nextRunAtR.get(kind) as { t: number | null }).t,
     nextLeaseExpiry: () => (nextExpiryR.get() as { t: number | null }).t,
+    hasDue: (kind: string, now: number) => hasDueR.get(kind, now) !== null,
     /** Changes whenever another process commits to the file. */
     dataVersion: () => (dataVersionW.get() as { data_version: number }).data_version,
     list(f: { status?: JobStatus; kind?: string; limit: number; offset: number }): JobRow[] {
