@@ -55,6 +55,9 @@ export const jobs = sqliteTable(
     index("jobs_status_idx").on(t.status, t.leaseExpiresAt),
     // Partial: most jobs have no key, and they cost this index nothing.
     uniqueIndex("jobs_idempotency_key_unique").on(t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
+    // Retention (queue.prune): finished jobs oldest first. Partial, so an
+    // enqueue or a claim costs it nothing; only finishing a job (and a retry) touches it.
+    index("jobs_finished_idx").on(t.finishedAt).where(sql`finished_at IS NOT NULL`),
   ],
 );
 

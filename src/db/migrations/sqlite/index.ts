@@ -7,6 +7,7 @@ import m4 from "./0004_realtime.sql" with { type: "text" };
 import m5 from "./0005_queue.sql" with { type: "text" };
 import m6 from "./0006_queue_indexes.sql" with { type: "text" };
 import m7 from "./0007_hunt_rank_buckets.sql" with { type: "text" };
+import m8 from "./0008_queue_retention.sql" with { type: "text" };
 
 export const MIGRATIONS: { tag: string; sql: string }[] = [
   { tag: "0000_init", sql: m0 },
@@ -17,4 +18,5 @@ export const MIGRATIONS: { tag: string; sql: string }[] = [
   { tag: "0005_queue", sql: m5 },
   { tag: "0006_queue_indexes", sql: m6 },
   { tag: "0007_hunt_rank_buckets", sql: m7 },
+  { tag: "0008_queue_retention", sql: m8 },
 ];
