@@ -81,6 +81,23 @@ export function authService(deps: Deps) {
   const forgetUser = (userId: number) => {
     for (const [k, v] of cache) if (v.row.userId === userId) cache.delete(k);
   };
+  // Others holding state derived from a session (the live websockets, src/realtime) are told once a change has committed:
+  // a session ended (logout, login rotation), or a user's sessions or role changed (ban, unban, password reset, role change).
+  const sessionEnded = new Set<(sessionId: string) => void>();
+  const userChanged = new Set<(userId: number) => void>();
+  const listen = <T>(set: Set<(x: T) => void>, fn: (x: T) => void) => {
+    set.add(fn);
+    return () => void set.delete(fn);
+  };
+  const emit = <T>(set: Set<(x: T) => void>, x: T) => {
+    for (const fn of set) {
+      try {
+        fn(x);
+      } catch (err) {
+        log.error("session listener failed", { err });
+      }
+    }
+  };
   const lookup = (id: string): SessionLookup | null => {
     const hit = cache.get(id);
     const t = performance.now();
@@ -121,6 +138,7 @@ export function authService(deps: Deps) {
       });
       if (action) store.logAccountAction(tx, { playerId: userId, kind: action, ip: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 256) ?? null, at: now });
     });
+    if (replaces) emit(sessionEnded, replaces);
     return { token: `${id}.${secret}`, expiresAt: now + ttlMs };
   }
 
@@ -184,6 +202,7 @@ export function authService(deps: Deps) {
       forgetSession(sessionId);
       await db.write((tx) => store.deleteSession(tx, sessionId));
       forgetSession(sessionId);
+      emit(sessionEnded, sessionId);
     },
 
     /** The session's user for a cookie token, or null for anything missing, forged or expired. */
@@ -208,6 +227,27 @@ export function authService(deps: Deps) {
       return { id: row.userId, username: row.username, role: row.role, sessionId: id };
     },
 
+    /**
+     * The user of a session whose token was already checked (a live socket's), read
+     * afresh from the database: null once it was deleted (logout, ban, password reset,
+     * on any instance), has expired, or its user is banned. Does not slide the expiry.
+     */
+    sessionUser(sessionId: string): SessionUser | null {
+      const row = store.getSession(sessionId);
+      if (!row) {
+        forgetSession(sessionId);
+        return null;
+      }
+      if (cache.has(sessionId)) cache.set(sessionId, { row, at: performance.now() });
+      if (row.expiresAt <= clock.now() || row.bannedAt) return null;
+      return { id: row.userId, username: row.username, role: row.role, sessionId };
+    },
+
+    /** Called after a session ends (logout, or replaced at login); returns the unsubscribe. */
+    onSessionEnded: (fn: (sessionId: string) => void) => listen(sessionEnded, fn),
+    /** Called after a user's sessions or role changed (ban, unban, password reset, role change); returns the unsubscribe. */
+    onUserChanged: (fn: (userId: number) => void) => listen(userChanged, fn),
+
     me(userId: number): PublicUser {
       const u = store.findById(userId);
       if (!u) throw new AppError("unauthenticated");
@@ -218,6 +258,7 @@ export function authService(deps: Deps) {
       const u = await db.write((tx) => store.setRole(tx, userId, role));
       forgetUser(userId);
       if (!u) throw new AppError("not_found", "No such user.");
+      emit(userChanged, userId);
       return publicUser(u);
     },
 
@@ -232,6 +273,7 @@ export function authService(deps: Deps) {
         store.deleteUserSessions(tx, userId);
       });
       forgetUser(userId);
+      emit(userChanged, userId);
     },
 
     async setBanned(userId: number, banned: boolean) {
@@ -242,6 +284,7 @@ export function authService(deps: Deps) {
       });
       forgetUser(userId);
       if (!u) throw new AppError("not_found", "No such user.");
+      emit(userChanged, userId);
       return publicUser(u);
     },
 
