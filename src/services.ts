@@ -23,7 +23,8 @@ export function createServices(deps: Deps) {
   const metrics = metricsService(deps);
   const analytics = analyticsService(deps, { metrics });
   const runner = runnerService(deps);
-  const realtime = realtimeService(deps);
+  // Realtime learns of logouts, bans and role changes from auth (it is handed auth as a SessionSource; neither imports the other).
+  const realtime = realtimeService(deps, { sessions: auth });
   const events = eventsService(deps);
   const ledger = ledgerService(deps);
   const hunt = huntService({ ...deps, events, ledger });

@@ -19,6 +19,8 @@ export const CLOSE = {
   rateLimited: 4429,
   /** Could not keep up: the server's buffer for it passed the slow-consumer limit. */
   slowConsumer: 4008,
+  /** The session the socket was opened with ended (logout, ban, password reset, expiry): reconnect, as whoever the cookie now says. */
+  unauthenticated: 4401,
 } as const;
 
 const topic = z.string().min(1).max(128);

@@ -11,9 +11,17 @@
  * through Redis, a hub outage) makes it read the gap from the database first,
  * so each client sees every topic in order, without duplicates.
  *
- * Socket timings (rate limit, slow-consumer grace, coalescing) use the real
- * monotonic clock: they are about sockets, not game rules, and must keep
- * working while an organiser's fake clock is frozen.
+ * A socket keeps the user of the session it was opened with only while that
+ * session lasts: the auth service tells us when a session ends (the socket is
+ * closed with 4401; the client reconnects as whoever its cookie now says) or a
+ * user changes (ban, password reset, role change: the session is re-read, and
+ * each subscription the user may no longer read is dropped). Another instance
+ * learns of such changes only through the database, so every authenticated
+ * socket also re-reads its session every `sessionRecheckMs`.
+ *
+ * Socket timings (rate limit, slow-consumer grace, coalescing, session
+ * re-checks) use the real monotonic clock: they are about sockets, not game
+ * rules, and must keep working while an organiser's fake clock is frozen.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { Context } from "hono";
@@ -27,8 +35,25 @@ import { realtimeStore } from "./realtime.store.ts";
 /** Decides whether `user` (null: anonymous) may read `<prefix>:<id>`. Must be synchronous. */
 export type Authorizer = (user: SessionUser | null, id: string) => boolean;
 
+/**
+ * What realtime needs from the auth service (services.ts passes it; only this
+ * type is shared, so neither domain imports the other).
+ */
+export interface SessionSource {
+  /** The session's user read afresh from the database; null once it was deleted, has expired, or its user is banned. */
+  sessionUser(sessionId: string): SessionUser | null;
+  /** After a session ended on this process (logout, replaced at login). Returns the unsubscribe. */
+  onSessionEnded(fn: (sessionId: string) => void): () => void;
+  /** After a user's sessions or role changed on this process (ban, password reset, role change). Returns the unsubscribe. */
+  onUserChanged(fn: (userId: number) => void): () => void;
+}
+
 export interface RealtimeOptions {
   hub?: Hub;
+  /** Session checks for authenticated sockets; without it a socket keeps the user it was opened with. */
+  sessions?: SessionSource;
+  /** How often each authenticated socket re-reads its session (ms); bounds how long a ban or logout on another instance takes to reach it. */
+  sessionRecheckMs?: number;
   /** Largest client frame in bytes; larger closes with 1009. */
   maxPayloadBytes?: number;
   /** Seconds without any frame from the client (Bun pings before it) before the socket is closed. */
@@ -53,6 +78,8 @@ export interface Conn {
   tokens: number;
   refilledAt: number;
   closing: boolean;
+  /** performance.now() after which the session is re-read (authenticated sockets only). */
+  recheckAt: number;
 }
 
 export interface LiveData {
@@ -102,6 +129,10 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
   const maxTopics = opts.maxTopicsPerConnection ?? 64;
   const jitterMs = opts.reconnectJitterMs ?? 5000;
   const random = opts.random ?? Math.random;
+  const sessions = opts.sessions ?? null;
+  const recheckMs = opts.sessionRecheckMs ?? 30_000;
+  // Due sockets are found by a sweep this often: a sweep only compares numbers, the lookups are spread by each socket's own due time.
+  const sweepMs = Math.max(20, Math.min(1000, Math.round(recheckMs / 10)));
 
   const conns = new Set<Conn>();
   const topics = new Map<string, Set<Conn>>();
@@ -334,6 +365,55 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
     }, 2000).unref?.();
   }
 
+  // ---- sessions ---------------------------------------------------------
+
+  /**
+   * Re-reads the socket's session: closes the socket once the session is gone
+   * (logout, ban, password reset, expiry, on any instance); otherwise takes the
+   * current role and, when it changed (or `recheckTopics`), drops each
+   * subscription the user may no longer read with a `forbidden` error frame.
+   */
+  function revalidate(conn: Conn, recheckTopics: boolean) {
+    const was = conn.user;
+    if (!was || !sessions || conn.closing) return;
+    let now: SessionUser | null;
+    try {
+      now = sessions.sessionUser(was.sessionId);
+    } catch (err) {
+      // The database is unreadable for a moment: keep the socket, the next sweep asks again.
+      log.warn("realtime session re-check failed", { err });
+      return;
+    }
+    if (!now || now.id !== was.id) return drop(conn, CLOSE.unauthenticated, "session ended");
+    conn.user = now;
+    if (!recheckTopics && now.role === was.role) return;
+    for (const topic of [...conn.subs.keys()]) {
+      if (mayRead(now, topic) === "ok") continue;
+      unsubscribe(conn, topic);
+      send(conn, frame({ type: "error", code: "forbidden", topic, message: "You may no longer read this topic." }));
+    }
+  }
+
+  function sessionEnded(sessionId: string) {
+    for (const conn of [...conns]) if (conn.user?.sessionId === sessionId) drop(conn, CLOSE.unauthenticated, "session ended");
+  }
+
+  function userChanged(userId: number) {
+    for (const conn of [...conns]) if (conn.user?.id === userId) revalidate(conn, true);
+  }
+
+  /** Re-reads the session of every authenticated socket that is due (all of them with `all`). */
+  function recheckSessions(all = false) {
+    const now = performance.now();
+    for (const conn of [...conns]) {
+      if (!conn.user || (!all && conn.recheckAt > now)) continue;
+      conn.recheckAt = now + recheckMs;
+      revalidate(conn, false);
+    }
+  }
+
+  const unlisten = sessions ? [sessions.onSessionEnded(sessionEnded), sessions.onUserChanged(userChanged)] : [];
+
   // ---- the socket -------------------------------------------------------
 
   function onMessage(conn: Conn, raw: string | Buffer) {
@@ -372,6 +452,8 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
       const conn = ws.data.conn;
       conn.ws = ws;
       conns.add(conn);
+      // The session may have ended between the request's check and now (a logout racing the upgrade).
+      if (conn.user) revalidate(conn, false);
     },
     message(ws, raw) {
       try {
@@ -402,7 +484,10 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
     const srv = c.env as unknown as Server<LiveData> | undefined;
     if (!srv || typeof srv.upgrade !== "function") throw new AppError("upgrade_required", "This server cannot upgrade to a websocket here.");
     if (stopped) throw new AppError("not_ready", "The server is shutting down.");
-    const conn: Conn = { ws: null, user, ip: c.get("ip"), subs: new Map(), tokens: rateBurst, refilledAt: performance.now(), closing: false };
+    const t = performance.now();
+    // The first re-check falls at a random point of the second half of the period, so sockets that connect together (after a restart) do not all re-check together.
+    const recheckAt = t + recheckMs * (0.5 + random() / 2);
+    const conn: Conn = { ws: null, user, ip: c.get("ip"), subs: new Map(), tokens: rateBurst, refilledAt: t, closing: false, recheckAt };
     if (!srv.upgrade(c.req.raw, { data: { conn } })) throw new AppError("bad_request", "Websocket handshake failed.");
     // Bun answers the handshake itself; this response is never sent.
     return new Response(null);
@@ -412,6 +497,7 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
 
   let stopped = false;
   let pruneTimer: ReturnType<typeof setInterval> | null = null;
+  let recheckTimer: ReturnType<typeof setInterval> | null = null;
 
   /** Age window: drops retained messages older than realtimeRetainMinutes. */
   function prune(): Promise<number> {
@@ -423,6 +509,16 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
     await hub.start();
     pruneTimer ??= setInterval(() => void prune().catch((err) => log.warn("realtime prune failed", { err })), 60_000);
     pruneTimer.unref?.();
+    if (sessions) {
+      recheckTimer ??= setInterval(() => {
+        try {
+          recheckSessions();
+        } catch (err) {
+          log.error("realtime session sweep failed", { err });
+        }
+      }, sweepMs);
+      recheckTimer.unref?.();
+    }
   }
 
   /** Shutdown: publish what is coalesced, then tell every client to come back after a random delay. */
@@ -430,6 +526,8 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
     if (stopped) return;
     stopped = true;
     if (pruneTimer) clearInterval(pruneTimer);
+    if (recheckTimer) clearInterval(recheckTimer);
+    for (const off of unlisten) off();
     const flushes: Promise<unknown>[] = [];
     for (const topic of coalesced.keys()) {
       const c = coalesced.get(topic)!;
@@ -488,6 +586,8 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
       if (prefix === "user") throw new Error("realtime: user topics are readable only by that user; their rule cannot be replaced");
       authorizers.set(prefix, fn);
     },
+    /** Re-reads the session of every due authenticated socket now (every one with `all`); the timer does this on its own. */
+    recheckSessions,
     /** Open websocket connections on this process. */
     connections: () => conns.size,
     stats: () => ({ connections: conns.size, topics: topics.size, hub: hub.kind }),
