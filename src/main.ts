@@ -23,6 +23,7 @@ import { SandboxUnavailable } from "./runner/sandbox.ts";
 import { runnerService } from "./runner/runner.service.ts";
 import { remoteRunnerLoop } from "./runner/remote.ts";
 import { registerHuntJobs } from "./hunt/hunt.jobs.ts";
+import { registerQueueJobs } from "./queue/queue.jobs.ts";
 import { liveLeaderboard } from "./leaderboard/leaderboard.live.ts";
 import { readPidFile } from "./upgrade/pidfile.ts";
 import { serveHandoff } from "./upgrade/handoff.ts";
@@ -115,6 +116,8 @@ const COMMANDS: Record<string, Command> = {
       // The XP ticker: a handler and a per-minute durable schedule on the queue.
       await registerHuntJobs(s);
       await registerBackupJobs(s);
+      // Retention: an hourly durable job deletes finished jobs and cron fires older than queueRetentionDays.
+      await registerQueueJobs(s);
       registerMultivacJobs(s);
       // Workers and the cron scheduler follow the roles; handlers were registered when the services were built.
       const workerRole = config.roles.includes("worker");

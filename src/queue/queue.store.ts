@@ -51,6 +51,36 @@ const FINAL: JobStatus[] = ["SUCCEEDED", "FAILED", "DEAD", "CANCELLED"];
 
 type Stmt = ReturnType<Database["prepare"]>;
 
+/**
+ * Retention (queue.prune): one bounded batch of finished jobs, oldest first,
+ * found through the partial index jobs_finished_idx (finished_at is set exactly
+ * when a job reaches a final status; the status test is a second guard).
+ * QUEUED and RUNNING jobs, future ones included, have no finished_at and are
+ * never touched. INDEXED BY because without statistics the planner prefers
+ * jobs_status_idx and sorts every finished row; with it, SQLite refuses the
+ * statement rather than silently scanning if the index ever goes away.
+ * ?1 = cutoff (epoch ms), ?2 = batch size.
+ */
+export const PRUNE_JOBS_SQL = `DELETE FROM jobs WHERE id IN (
+  SELECT id FROM jobs INDEXED BY jobs_finished_idx WHERE finished_at < ?1 AND status IN ('SUCCEEDED', 'FAILED', 'DEAD', 'CANCELLED')
+  ORDER BY finished_at LIMIT ?2)`;
+
+/**
+ * One bounded batch of old cron fire records. A slot fires only when it is
+ * later than its schedule's last_slot, read and advanced in the same write, so
+ * the fire rows of slots at or before last_slot no longer guard anything; the
+ * row of the last slot itself (the newest fire per schedule) is kept anyway, as
+ * the record of when the schedule last fired. Every fire has slot <= fired_at
+ * (only due slots fire), so `slot < ?1` changes nothing but lets the search use
+ * the (schedule_id, slot) index per schedule; CROSS JOIN keeps the few
+ * schedules as the outer loop (the planner would otherwise scan cron_fires).
+ * ?1 = cutoff, ?2 = batch size.
+ */
+export const PRUNE_FIRES_SQL = `DELETE FROM cron_fires WHERE id IN (
+  SELECT f.id FROM cron_schedules s CROSS JOIN cron_fires f
+  WHERE f.schedule_id = s.id AND f.slot < ?1 AND f.slot < s.last_slot AND f.fired_at < ?1
+  LIMIT ?2)`;
+
 /** Prepares on first use, so building the services before migrating does not fail. */
 function lazy(conn: Database, text: string): Stmt {
   let st: Stmt | undefined;
@@ -162,6 +192,8 @@ export function queueStore(db: Db) {
        kind = excluded.kind, payload = excluded.payload, missed = excluded.missed, updated_at = excluded.updated_at
      RETURNING *`,
   );
+  const pruneJobs = w.prepare(PRUNE_JOBS_SQL);
+  const pruneFires = w.prepare(PRUNE_FIRES_SQL);
   const cronAllR = r.prepare(`SELECT id, name, cron, tz, every_ms, missed, last_slot, created_at FROM cron_schedules ORDER BY id`);
 
   const toRow = (o: Record<string, unknown> | null): JobRow | undefined =>
@@ -262,6 +294,10 @@ export function queueStore(db: Db) {
     },
     cronFireJob: (fireId: number, jobId: number) => void cronFireJob.run(fireId, jobId),
     cronAdvance: (scheduleId: number, slot: number) => void cronAdvance.run(scheduleId, slot),
+
+    // Retention: each call deletes at most `limit` rows and returns how many it deleted.
+    pruneJobs: (before: number, limit: number) => pruneJobs.run(before, limit).changes,
+    pruneFires: (before: number, limit: number) => pruneFires.run(before, limit).changes,
   };
 }
 
