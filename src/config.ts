@@ -57,6 +57,7 @@ export const SETTINGS = [
   S("analyticsRetentionDays", { type: "int", min: 1, max: 3650 }, 30, "Days of request analytics (raw rows and per-minute rollups) kept before pruning."),
   S("backupCron", { type: "string" }, "", "Cron expression for scheduled backups into <data>/backups (empty: none), e.g. \"0 3 * * *\"."),
   S("backupKeep", { type: "int", min: 1, max: 1000 }, 7, "Scheduled backups kept; older ones are deleted."),
+  S("queueRetentionDays", { type: "int", min: 1, max: 3650 }, 7, "Days a finished job (and its result) and a cron fire record are kept before the hourly prune deletes them; an idempotency key dedupes only while its job is kept."),
   S("multivac", { type: "bool" }, true, "Serve the MultiVAC pipeline health check (GET /multivac, POST /multivac/data, GET /zzz)."),
   S("multivacPerIpPerMinute", { type: "int", min: 1, max: 1_000_000 }, 600, "Requests per client IP per minute to the MultiVAC endpoints."),
   S("arenaDurationSec", { type: "int", min: 30, max: 14_400 }, 300, "Match time of public-queue arena matches, and the default for private rooms."),
@@ -94,6 +95,7 @@ export interface Config {
   readonly analyticsRetentionDays: number;
   readonly backupCron: string;
   readonly backupKeep: number;
+  readonly queueRetentionDays: number;
   readonly multivac: boolean;
   readonly multivacPerIpPerMinute: number;
   readonly arenaDurationSec: number;
