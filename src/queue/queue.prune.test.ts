@@ -208,6 +208,8 @@ describe("the queue.prune cron job", () => {
       { name: PRUNE_JOB, every_ms: PRUNE_EVERY_MS, cron: null, kind: PRUNE_JOB, missed: "skip" },
     ]);
     expect(PRUNE_EVERY_MS).toBe(HOUR);
+    // The queue's own listing (organiser API) reports the schedule's kind too.
+    expect(s.queue.schedules()).toEqual([expect.objectContaining({ name: PRUNE_JOB, kind: PRUNE_JOB, everyMs: HOUR, missed: "skip" })]);
     s.queue.start();
     const pruneJobs = () => s.queue.list({ kind: PRUNE_JOB }).jobs;
     // T0 is on the hour: the first slot fires at once, with nothing to delete.

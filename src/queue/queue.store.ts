@@ -194,7 +194,7 @@ export function queueStore(db: Db) {
   );
   const pruneJobs = w.prepare(PRUNE_JOBS_SQL);
   const pruneFires = w.prepare(PRUNE_FIRES_SQL);
-  const cronAllR = r.prepare(`SELECT id, name, cron, tz, every_ms, missed, last_slot, created_at FROM cron_schedules ORDER BY id`);
+  const cronAllR = r.prepare(`SELECT * FROM cron_schedules ORDER BY id`);
 
   const toRow = (o: Record<string, unknown> | null): JobRow | undefined =>
     o
