@@ -62,7 +62,8 @@ export async function liveClient(base: string, opts: LiveOptions = {}) {
   let closedByUs = false;
   let reconnectAfter: number | null = null;
   let attempt = 0;
-  const stats = { reconnects: 0, duplicates: 0, resyncs: 0, closes: [] as Array<{ code: number; reason: string }> };
+  /** failedConnects: reconnect attempts refused or reset (each is retried after a backoff, as a browser client would). */
+  const stats = { reconnects: 0, failedConnects: 0, duplicates: 0, resyncs: 0, closes: [] as Array<{ code: number; reason: string }> };
   const keep = opts.keep !== false;
 
   const wake = () => {
@@ -124,6 +125,7 @@ export async function liveClient(base: string, opts: LiveOptions = {}) {
       stats.reconnects++;
       wake();
     } catch {
+      stats.failedConnects++;
       const max = opts.maxBackoffMs ?? 2000;
       setTimeout(retry, Math.round(100 + Math.random() * Math.min(max, 250 * 2 ** attempt)));
     }
