@@ -48,7 +48,8 @@ export const SETTINGS = [
   S("loginFailuresPerAccount", { type: "int", min: 1, max: 1_000_000 }, 100, "Failed logins per account from all IPs per hour (a high ceiling against distributed guessing)."),
   S("signupPerIpPerHour", { type: "int", min: 1, max: 1_000_000 }, 60, "Signups per client IP per hour."),
   S("databaseUrl", { type: "string" }, "", "postgres://… to use PostgreSQL instead of the embedded SQLite."),
-  S("redisUrl", { type: "string" }, "", "redis://… for pub/sub and shared rate limits across instances."),
+  S("redisUrl", { type: "string" }, "", "redis://… for pub/sub, shared rate limits and the leaderboard cache across instances."),
+  S("redisPrefix", { type: "string" }, "gauntlet:", "Prefix of the Redis keys (rate limits, leaderboard cache), so several deployments can share one Redis."),
   S("metricsToken", { type: "string" }, "", "Bearer token for /metrics; empty serves it to loopback only."),
   S("realtimeRetainCount", { type: "int", min: 10, max: 1_000_000 }, 1000, "Live messages kept per topic for clients that resume after a disconnect; older gaps get a resync."),
   S("realtimeRetainMinutes", { type: "int", min: 1, max: 10_080 }, 60, "Minutes a live message is kept for resuming clients (whichever of count and age is reached first)."),
@@ -87,6 +88,7 @@ export interface Config {
   readonly signupPerIpPerHour: number;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  readonly redisPrefix: string;
   readonly metricsToken: string;
   readonly realtimeRetainCount: number;
   readonly realtimeRetainMinutes: number;
@@ -213,6 +215,9 @@ export function loadConfig(src: ConfigSources = {}): Config {
   }
   if (out.redisUrl && !/^rediss?:\/\//.test(out.redisUrl as string)) {
     throw new ConfigError("redisUrl", "expected a redis:// URL");
+  }
+  if (!/^[\w:.{}-]{1,64}$/.test(out.redisPrefix as string)) {
+    throw new ConfigError("redisPrefix", "expected 1 to 64 letters, digits or _ : . - { }");
   }
   out.roles = Object.freeze([...(out.roles as string[])]);
   out.trustProxy = Object.freeze([...(out.trustProxy as string[])]);

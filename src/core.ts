@@ -1,6 +1,8 @@
 /**
  * Opens what every command needs: the database (migrated when asked), the
- * clock, the logger, the rate limiter, and the services built on them.
+ * clock, the logger, the rate limiter, and the services built on them. With
+ * redisUrl set, one Redis connection (opened on first use) shares the rate
+ * limits and the leaderboard cache between instances.
  */
 import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
@@ -10,7 +12,8 @@ import { migrate } from "./db/migrate.ts";
 import { kv } from "./db/schema/index.ts";
 import { fakeClock, systemClock, type Clock } from "./lib/clock.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
-import { memoryRateLimiter } from "./lib/ratelimit.ts";
+import { memoryRateLimiter, redisRateLimiter } from "./lib/ratelimit.ts";
+import { redisLink } from "./lib/redis.ts";
 import { createServices, type Services } from "./services.ts";
 
 export const dbPath = (config: Config) => join(config.dataDir, "gauntlet.db");
@@ -55,6 +58,7 @@ export function openCore(config: Config, opts: CoreOptions = {}): Services {
     if (applied.length) log.info("migrations applied", { applied });
   }
   const clock = opts.clock ?? makeClock(config, db);
-  const limiter = memoryRateLimiter(clock);
-  return createServices({ config, clock, db, log, limiter });
+  const redis = config.redisUrl ? redisLink(config.redisUrl, log, { prefix: config.redisPrefix }) : null;
+  const limiter = redis ? redisRateLimiter(redis, clock, log) : memoryRateLimiter(clock);
+  return createServices({ config, clock, db, log, limiter, redis });
 }

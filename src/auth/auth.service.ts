@@ -112,8 +112,8 @@ export function authService(deps: Deps) {
     return row;
   };
 
-  function limit(key: string, max: number, windowMs: number, count = true) {
-    const r = count ? limiter.hit(key, max, windowMs) : limiter.peek(key, max, windowMs);
+  async function limit(key: string, max: number, windowMs: number, count = true) {
+    const r = count ? await limiter.hit(key, max, windowMs) : await limiter.peek(key, max, windowMs);
     if (!r.ok) throw new AppError("rate_limited", undefined, { retryAfter: r.retryAfter });
   }
 
@@ -165,7 +165,7 @@ export function authService(deps: Deps) {
     createSession,
 
     async signup(input: { username: string; password: string; email?: string | null }, meta: { ip: string; userAgent?: string }) {
-      limit(`signup:ip:${meta.ip}`, config.signupPerIpPerHour, HOUR);
+      await limit(`signup:ip:${meta.ip}`, config.signupPerIpPerHour, HOUR);
       const user = await createUser(input);
       const session = await createSession(user.id, meta, undefined, "signup");
       log.info("signup", { userId: user.id, ip: meta.ip });
@@ -178,21 +178,20 @@ export function authService(deps: Deps) {
       // only. No single limit lets one attacker lock everyone out: the account
       // limits only ever lock one account, and the per-account one is a high
       // ceiling against distributed guessing.
-      limit(`login:ip:${meta.ip}`, config.loginPerIpPerMinute, 60_000);
+      await limit(`login:ip:${meta.ip}`, config.loginPerIpPerMinute, 60_000);
       const pairKey = `login:fail:${key}:${meta.ip}`;
       const acctKey = `login:fail:${key}`;
-      limit(pairKey, config.loginFailuresPerAccountIp, 15 * 60_000, false);
-      limit(acctKey, config.loginFailuresPerAccount, HOUR, false);
+      await limit(pairKey, config.loginFailuresPerAccountIp, 15 * 60_000, false);
+      await limit(acctKey, config.loginFailuresPerAccount, HOUR, false);
 
       const user = key.length <= USERNAME_MAX * 4 ? store.findByKey(key) : undefined;
       const ok = await Bun.password.verify(input.password, user ? user.passwordHash : await dummyHash);
       if (!user || !ok) {
-        limiter.hit(pairKey, config.loginFailuresPerAccountIp, 15 * 60_000);
-        limiter.hit(acctKey, config.loginFailuresPerAccount, HOUR);
+        await Promise.all([limiter.hit(pairKey, config.loginFailuresPerAccountIp, 15 * 60_000), limiter.hit(acctKey, config.loginFailuresPerAccount, HOUR)]);
         throw new AppError("invalid_credentials");
       }
       if (user.bannedAt) throw new AppError("banned");
-      limiter.reset(pairKey);
+      await limiter.reset(pairKey);
       const session = await createSession(user.id, meta, meta.currentSessionId, "login");
       log.info("login", { userId: user.id, ip: meta.ip });
       return { user, session };

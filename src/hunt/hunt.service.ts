@@ -202,16 +202,13 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const normalized = normalizeAnswer(input.answer, puzzle.settings.normalize);
       if (!normalized) throw new AppError("empty_answer");
 
-      // Both limits are checked before either counts, so a refusal by one leaves the other untouched.
+      // Both limits are checked before either counts (one atomic step), so a refusal by one leaves the other untouched.
       const s = ev.settings;
-      const kp = `hunt:ans:${user.id}:${puzzle.id}`;
-      const ki = `hunt:ip:${ev.row.id}:${meta.ip ?? "?"}`;
+      const rules = [{ key: `hunt:ans:${user.id}:${puzzle.id}`, limit: s.answersPerMinute, windowMs: MINUTE }];
       const perIp = s.answersPerMinutePerIp;
-      const a = limiter.peek(kp, s.answersPerMinute, MINUTE);
-      const b = perIp === null ? a : limiter.peek(ki, perIp, MINUTE);
-      if (!a.ok || !b.ok) throw new AppError("rate_limited", undefined, { retryAfter: Math.max(a.retryAfter, b.retryAfter) });
-      limiter.hit(kp, s.answersPerMinute, MINUTE);
-      if (perIp !== null) limiter.hit(ki, perIp, MINUTE);
+      if (perIp !== null) rules.push({ key: `hunt:ip:${ev.row.id}:${meta.ip ?? "?"}`, limit: perIp, windowMs: MINUTE });
+      const rl = await limiter.hitAll(rules);
+      if (!rl.ok) throw new AppError("rate_limited", undefined, { retryAfter: rl.retryAfter });
 
       const outcome: Outcome = judge(normalized, puzzle.key);
       const posted: LedgerRow[] = [];

@@ -7,6 +7,7 @@ import type { Db } from "../db/db.ts";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./log.ts";
 import type { RateLimiter } from "./ratelimit.ts";
+import type { RedisLink } from "./redis.ts";
 
 export interface SessionUser {
   id: number;
@@ -30,4 +31,6 @@ export interface Deps {
   db: Db;
   log: Logger;
   limiter: RateLimiter;
+  /** Request-path Redis (shared rate limits, leaderboard cache); null without redisUrl. */
+  redis: RedisLink | null;
 }

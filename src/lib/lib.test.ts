@@ -4,20 +4,20 @@ import { clientIp } from "./ip.ts";
 import { memoryRateLimiter } from "./ratelimit.ts";
 
 describe("rate limiter (exact sliding window)", () => {
-  test("allows limit hits per window, refuses more without counting them, reports Retry-After", () => {
+  test("allows limit hits per window, refuses more without counting them, reports Retry-After", async () => {
     const clock = fakeClock(0);
     const rl = memoryRateLimiter(clock);
     for (let i = 0; i < 3; i++) {
-      expect(rl.hit("k", 3, 60_000).ok).toBe(true);
+      expect((await rl.hit("k", 3, 60_000)).ok).toBe(true);
       clock.advance(10_000);
     }
-    const refused = rl.hit("k", 3, 60_000);
+    const refused = await rl.hit("k", 3, 60_000);
     expect(refused).toEqual({ ok: false, retryAfter: 30 });
     clock.advance(29_999);
-    expect(rl.hit("k", 3, 60_000).ok).toBe(false);
+    expect((await rl.hit("k", 3, 60_000)).ok).toBe(false);
     clock.advance(1); // the first hit (t=0) leaves the window at t=60,000
-    expect(rl.hit("k", 3, 60_000).ok).toBe(true);
-    expect(rl.hit("other", 3, 60_000).ok).toBe(true);
+    expect((await rl.hit("k", 3, 60_000)).ok).toBe(true);
+    expect((await rl.hit("other", 3, 60_000)).ok).toBe(true);
   });
 });
 

@@ -22,13 +22,13 @@ export function mountMultivac(app: Hono<AppEnv>, s: Services) {
     for (const p of paths) app.all(p, () => { throw new AppError("not_found", "MultiVAC is disabled on this server."); });
     return;
   }
-  const limit = (ip: string) => {
-    const r = limiter.hit(`multivac:${ip}`, config.multivacPerIpPerMinute, 60_000);
+  const limit = async (ip: string) => {
+    const r = await limiter.hit(`multivac:${ip}`, config.multivacPerIpPerMinute, 60_000);
     if (!r.ok) throw new AppError("rate_limited", undefined, { retryAfter: r.retryAfter });
   };
 
-  app.get("/multivac", (c) => {
-    limit(c.get("ip"));
+  app.get("/multivac", async (c) => {
+    await limit(c.get("ip"));
     return c.text(multivac.answer());
   });
 
@@ -36,7 +36,7 @@ export function mountMultivac(app: Hono<AppEnv>, s: Services) {
     "/multivac/data",
     bodyLimit({ maxSize: MAX_DATUM * 4 + 4096, onError: () => { throw new AppError("payload_too_large"); } }),
     async (c) => {
-      limit(c.get("ip"));
+      await limit(c.get("ip"));
       if (!FORM.test(c.req.header("content-type") ?? "")) throw new AppError("unsupported_media_type", "Send the form field data as application/x-www-form-urlencoded or multipart/form-data.");
       let form: Record<string, unknown>;
       try {
@@ -54,7 +54,7 @@ export function mountMultivac(app: Hono<AppEnv>, s: Services) {
   );
 
   app.get("/zzz", async (c) => {
-    limit(c.get("ip"));
+    await limit(c.get("ip"));
     const raw = c.req.query("ms") ?? "0";
     if (!/^\d{1,6}$/.test(raw) || Number(raw) > MAX_SLEEP_MS) throw new AppError("validation_failed", `ms: a whole number from 0 to ${MAX_SLEEP_MS}`);
     const ms = Number(raw);

@@ -50,7 +50,7 @@ export function runnerRoutes(s: Services) {
       body: RunBody,
       response: RunOut,
       async handler(_c, { body, user }) {
-        const r = s.limiter.hit(`run:user:${user.id}`, RUNS_PER_MINUTE, 60_000);
+        const r = await s.limiter.hit(`run:user:${user.id}`, RUNS_PER_MINUTE, 60_000);
         if (!r.ok) throw new AppError("rate_limited", `At most ${RUNS_PER_MINUTE} runs a minute.`, { retryAfter: r.retryAfter });
         // Playground runs shed load rather than queue without bound behind judging.
         const { slots } = s.runner.health();

@@ -164,7 +164,7 @@ describe("runner API", () => {
     }
     // Invalid bodies are refused before the limiter counts them.
     expect(limited).toBe(0);
-    for (let i = 0; i < 29; i++) t.s.limiter.hit(`run:user:${p.user.id}`, 30, 60_000);
+    for (let i = 0; i < 29; i++) await t.s.limiter.hit(`run:user:${p.user.id}`, 30, 60_000);
     const over = await p.json("POST", "/api/v1/run", { language: "python3", source: "print(1)" });
     expect(over.status).toBe(429);
     expect(over.res.headers.get("retry-after")).toBeTruthy();
