@@ -3,7 +3,8 @@
 #
 #   sudo ./install.sh --domain hunt.example.org   # public box, automatic HTTPS
 #   sudo ./install.sh --lan                       # LAN/offline box, Caddy's local CA
-#   sudo ./install.sh                             # re-run: upgrade (backup first)
+#   sudo ./install.sh                             # re-run: upgrade (backup first; a running
+#                                                 # server is handed over without dropping a request)
 #   sudo ./install.sh --uninstall [--purge]       # remove; data kept unless --purge
 #
 # Nothing is downloaded except Debian packages (caddy, bubblewrap): the binary
@@ -36,8 +37,11 @@ usage: install.sh [--domain DOMAIN | --lan] [--runner] [--binary PATH] [--admin-
        install.sh --uninstall [--purge] [--no-systemd]
 
 Installs Gauntlet as a systemd service behind Caddy (Debian's package).
-First run installs; running it again upgrades (the data directory is backed
-up first, then the binary is swapped and the service restarted).
+First run installs; running it again upgrades: the data directory is backed
+up first, then, if the server is running, `gauntlet upgrade` swaps the binary
+and hands the server over to it without dropping a request (the old binary
+stays as gauntlet.previous); otherwise the binary is swapped and the service
+started.
 
   --domain DOMAIN    public DNS name pointing at this box: Caddy gets a
                      certificate automatically (ports 80 and 443 must be open)
@@ -127,6 +131,8 @@ set_paths() {
   DROPIN_DIR="$root/etc/systemd/system/gauntlet.service.d"
   ETC_DIR="$root/etc/gauntlet"
   CADDYFILE="$root/etc/caddy/Caddyfile"
+  SYSCTL_CONF="$root/etc/sysctl.d/60-gauntlet.conf"
+  PID_FILE="$DATA_DIR/gauntlet.pid"
 }
 
 # The release name of this machine's architecture; anything else is refused.
@@ -213,6 +219,17 @@ service_active() {
   [ "$NO_SYSTEMD" -eq 0 ] && systemctl is-active --quiet gauntlet.service
 }
 
+# A server (under systemd or started by hand) serving this data dir: it wrote
+# gauntlet.pid (line 1: its pid) once ready and is still alive. Binaries older
+# than `gauntlet upgrade` write no pid file, so they get the stop/start path.
+server_running() {
+  local pid
+  [ -f "$PID_FILE" ] || return 1
+  pid="$(head -n1 "$PID_FILE")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null
+}
+
 # Before an upgrade touches anything: a consistent copy of the database. The
 # old binary's own `backup` command when it has one (online snapshot), else a
 # copy of gauntlet.db and its -wal file with the service stopped, so the two
@@ -260,6 +277,22 @@ install_binary() {
   install -m 0755 "$BINARY" "$BIN_PATH.new"
   mv -f "$BIN_PATH.new" "$BIN_PATH"
   log "installed $BIN_PATH ($NEW_VERSION)"
+}
+
+# SO_REUSEPORT hand-over: when the old server closes its listener, connections
+# the kernel had queued for it are reset unless tcp_migrate_req moves them to
+# the new server's listener (Linux >= 5.14; -e: older kernels skip the key).
+install_sysctl() {
+  mkdir -p "$(dirname "$SYSCTL_CONF")"
+  cat >"$SYSCTL_CONF" <<'EOF'
+# Written by Gauntlet's install.sh. During `gauntlet upgrade` two processes
+# share the port (SO_REUSEPORT); when the old one closes its listener, the
+# connections queued on it move to the new one instead of being reset.
+net.ipv4.tcp_migrate_req = 1
+EOF
+  chmod 0644 "$SYSCTL_CONF"
+  [ "$NO_SYSTEMD" -eq 1 ] && return 0
+  sysctl -q -e -p "$SYSCTL_CONF" || log "could not apply $SYSCTL_CONF now (it applies at the next boot)"
 }
 
 install_data_dir() {
@@ -376,12 +409,34 @@ do_install() {
   fi
   # Existing data (an upgrade, or a reinstall after --uninstall without
   # --purge) is backed up before a new binary migrates it.
-  if [ "$first_db" -eq 0 ]; then
-    backup_data
-    if service_active; then systemctl stop gauntlet.service; fi
+  if [ "$first_db" -eq 0 ]; then backup_data; fi
+
+  # A running server is handed over, not restarted: `gauntlet upgrade` swaps
+  # the binary and signals the server, which starts the new binary as its
+  # successor (same user, cgroup and settings); the successor migrates, takes
+  # over the port and the old one drains. systemd learns the new main process
+  # from PIDFile= when the old one exits, so the unit is reloaded first.
+  # Turning the runner on changes the service's user and capabilities: that
+  # needs a restart, which the stop/start path below does.
+  local runner_new=0
+  if [ "$RUNNER" -eq 1 ] && [ ! -f "$DROPIN_DIR/runner.conf" ]; then runner_new=1; fi
+  if [ "$upgrade" -eq 1 ] && [ "$runner_new" -eq 0 ] && server_running; then
+    install_unit
+    install_sysctl
+    install_caddyfile
+    if [ "$NO_SYSTEMD" -eq 0 ]; then systemctl daemon-reload; fi
+    log "handing the running server over to $NEW_VERSION (no request is dropped)"
+    (cd / && "$BINARY" upgrade --binary "$BINARY" --install-path "$BIN_PATH" --data "$DATA_DIR") ||
+      die "the upgrade did not complete (see above); $BIN_PATH holds the previous binary again if the new one could not start"
+    if [ "$NO_SYSTEMD" -eq 0 ] && { [ -n "$DOMAIN" ] || [ "$LAN" -eq 1 ]; }; then systemctl reload-or-restart caddy.service; fi
+    log "done: $NEW_VERSION is serving; the previous binary is $BIN_PATH.previous"
+    return 0
   fi
+
+  if service_active; then systemctl stop gauntlet.service; fi
   install_binary
   install_unit
+  install_sysctl
   install_caddyfile
 
   log "migrating the database"
@@ -412,7 +467,7 @@ do_uninstall() {
   if [ "$NO_SYSTEMD" -eq 0 ] && systemctl list-unit-files gauntlet.service >/dev/null 2>&1; then
     systemctl disable --now gauntlet.service >/dev/null 2>&1 || true
   fi
-  rm -f "$UNIT_PATH" "$DROPIN_DIR/runner.conf" "$BIN_PATH" "$BIN_PATH.new"
+  rm -f "$UNIT_PATH" "$DROPIN_DIR/runner.conf" "$BIN_PATH" "$BIN_PATH.new" "$BIN_PATH.previous" "$SYSCTL_CONF"
   rmdir "$DROPIN_DIR" 2>/dev/null || true
   [ "$NO_SYSTEMD" -eq 1 ] || systemctl daemon-reload
   if [ -f "$CADDYFILE" ] && grep -q "^$CADDY_MARKER" "$CADDYFILE"; then

@@ -18,7 +18,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_ORGANISER } from "../../src/demo/seed.ts";
@@ -277,3 +277,75 @@ test.skipIf(!BIN)(
   },
   LOAD_MS + 120_000,
 );
+
+/** Starts `bin serve` on the data dir and resolves once its pid file names it (written when /readyz answers). */
+async function serveFrom(bin: string, dataDir: string, env: Record<string, string> = {}) {
+  const proc = Bun.spawn([bin, "serve", "--data", dataDir, "--host", "127.0.0.1", "--port", "0", "--roles", "api,worker,cron", "--log-level", "warn"], {
+    cwd: tmp,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GAUNTLET_ENV: "test", ...env },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  pids.push(proc.pid);
+  const rec = await until("the server's pid file", () => readPid(dataDir)?.pid === proc.pid && readPid(dataDir), 30_000);
+  return { proc, ...rec };
+}
+
+test.skipIf(!BIN)("a new binary that cannot serve: the previous one is put back and the old server keeps serving (exit 1)", async () => {
+  const dir = join(tmp, "rollback");
+  const installed = join(dir, "bin", "gauntlet");
+  mkdirSync(join(dir, "bin"), { recursive: true });
+  mkdirSync(join(dir, "data"), { recursive: true });
+  copyFileSync(BIN, installed);
+  const before = statSync(installed).ino;
+  // A real Gauntlet binary for --version and --help, whose `serve` dies at once.
+  const broken = join(dir, "broken");
+  writeFileSync(broken, `#!/bin/sh\n[ "$1" = serve ] && { echo "simulated start failure" >&2; exit 3; }\nexec ${BIN} "$@"\n`, { mode: 0o755 });
+  const old = await serveFrom(installed, join(dir, "data"));
+
+  const up = Bun.spawnSync([BIN, "upgrade", "--binary", broken, "--data", join(dir, "data"), "--timeout", "60"], { cwd: tmp, stdout: "pipe", stderr: "pipe" });
+  const out = up.stdout.toString();
+  expect(up.exitCode).toBe(1);
+  expect(out).toContain("the new server failed to start (exit code 3)");
+  expect(out).toContain(`put the previous binary back at ${installed}; pid ${old.pid} keeps serving`);
+  expect(statSync(installed).ino).toBe(before);
+  expect(alive(old.pid)).toBe(true);
+  expect(readPid(join(dir, "data"))?.pid).toBe(old.pid);
+  expect((await fetch(`${old.url}/readyz`)).status).toBe(200);
+  old.proc.kill("SIGTERM");
+  expect(await old.proc.exited).toBe(0);
+}, 90_000);
+
+test.skipIf(!BIN)("re-running install.sh while the server runs hands it over to the new binary", async () => {
+  const dest = join(tmp, "dest");
+  const bin = join(dest, "usr/local/bin/gauntlet");
+  const data = join(dest, "var/lib/gauntlet");
+  const newer = join(tmp, "newer-gauntlet");
+  copyFileSync(BIN, newer);
+  const install = (args: string[]) => {
+    const r = Bun.spawnSync(["bash", join(ROOT, "install.sh"), ...args], { cwd: tmp, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmp, DESTDIR: dest } });
+    return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+  };
+  const first = install(["--lan", "--binary", BIN]);
+  expect({ code: first.code, err: first.err }).toEqual({ code: 0, err: "" });
+  expect(readFileSync(join(dest, "etc/sysctl.d/60-gauntlet.conf"), "utf8")).toContain("net.ipv4.tcp_migrate_req = 1");
+  const installedIno = statSync(bin).ino;
+  const old = await serveFrom(bin, data);
+
+  const again = install(["--binary", newer]);
+  if (again.code !== 0) console.error(again.out, again.err);
+  expect(again.code).toBe(0);
+  expect(again.out).toContain("handing the running server over");
+  expect(again.out).toContain(`pid ${old.pid} drained and exited`);
+  expect(again.out).toMatch(/backup: .*pre-upgrade-/);
+  expect(await old.proc.exited).toBe(0);
+  const next = readPid(data)!;
+  pids.push(next.pid);
+  expect(next.pid).not.toBe(old.pid);
+  expect(readlinkSync(`/proc/${next.pid}/exe`)).toBe(bin);
+  expect(statSync(`${bin}.previous`).ino).toBe(installedIno);
+  expect((await fetch(`${next.url}/readyz`)).status).toBe(200);
+  process.kill(next.pid, "SIGTERM");
+  await until("the new server to exit", () => !alive(next.pid), 30_000);
+}, 120_000);
