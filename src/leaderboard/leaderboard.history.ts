@@ -17,8 +17,8 @@ export interface Series {
 
 export function leaderboardHistory(deps: { db: Db; leaderboard: LeaderboardService }) {
   const store = leaderboardHistoryStore(deps.db);
-  return (ref: string, viewer: SessionUser | null, limit: number) => {
-    const board = deps.leaderboard.board(ref, viewer, limit, 0);
+  return async (ref: string, viewer: SessionUser | null, limit: number) => {
+    const board = await deps.leaderboard.board(ref, viewer, limit, 0);
     const top = board.ranks;
     const cut = board.frozen && board.freezeAt !== null ? board.freezeAt : board.now;
     const steps = store.steps(board.event.id, top.map((r) => r.playerId), board.now);

@@ -61,6 +61,14 @@ export function leaderboardStore(db: Db) {
       return more.n + tied.n;
     },
 
+    /**
+     * The id of the newest ledger entry, of any event: one index lookup. Every
+     * change of points writes one, and one writer connection appends them, so
+     * ids grow in commit order; a page read after this value reflects every
+     * points change up to it (the shared leaderboard cache keys pages by it).
+     */
+    ledgerHead: (): number => (r.query("SELECT coalesce(max(id), 0) AS n FROM ledger").get() as { n: number }).n,
+
     /** Listed players of the event, ranked or not. */
     listed(eventId: number, includeIdle: boolean): number {
       return (r.query("SELECT coalesce(sum(CASE WHEN ?2 THEN players ELSE listed END), 0) AS n FROM hunt_score_buckets WHERE event_id = ?1").get(eventId, includeIdle ? 1 : 0) as { n: number }).n;
