@@ -122,8 +122,9 @@ const COMMANDS: Record<string, Command> = {
       // Workers and the cron scheduler follow the roles; handlers were registered when the services were built.
       const workerRole = config.roles.includes("worker");
       const cronRole = config.roles.includes("cron");
-      // Runs go through the durable queue (kind "run") where this process both works the queue and runs code.
-      if (workerRole && config.roles.includes("runner")) s.runner.enableQueue(s.queue);
+      // Runs (playground and judging) go through the durable queue (kind "run"), shared by every runner node:
+      // this process takes them where it both works the queue and has the sandbox; remote `gauntlet runner`s claim them over HTTP.
+      s.runner.enableQueue(s.queue, { local: workerRole && config.roles.includes("runner") });
       if (workerRole || cronRole) s.queue.start({ workers: workerRole, cron: cronRole });
       const running = startServer(s, [s.queue, { name: "runner", stop: () => s.runner.stop() }, { name: "realtime", stop: (g) => s.realtime.stop(g) }]);
       // Zero-downtime upgrades: gauntlet.pid, taking over from a predecessor, SIGUSR2 starts a successor (src/upgrade/).

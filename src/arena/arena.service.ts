@@ -704,8 +704,9 @@ export function arenaService(deps: Deps & { queue?: unknown; realtime?: unknown;
 
   // ------------------------------------------------------------ boot and profile
   function register() {
-    // Judging compiles and runs in this process's sandboxes, so only a process with the runner role takes judge jobs.
-    if (deps.config.roles.includes("runner")) queue.register("judge", (job) => judgeJob(Number(job.payload.submissionId), job.attempts ?? 1), { concurrency: 4 });
+    // Any process that works the queue judges: judge.ts runs here, and each of its runs is a "run" job on the
+    // shared queue (s.runner.enableQueue), taken by a local runner role or a remote `gauntlet runner`.
+    queue.register("judge", (job) => judgeJob(Number(job.payload.submissionId), job.attempts ?? 1), { concurrency: 4 });
     queue.register("arena.tick", async (job) => {
       await tick(Number(job.payload.matchId));
       return { ok: true };

@@ -101,10 +101,11 @@ const fromRun = (r: RunResult): Verdict => (r.status === "OK" ? "AC" : r.status)
 export async function judge(runner: RunnerService, submission: Submission, tests: TestCase[], limits: JudgeLimits = {}): Promise<JudgeResult> {
   const checker = parseChecker(limits.checker);
   const compiled = await runner.compile(submission.language, submission.source);
-  if (compiled.failed) {
-    const v: Verdict = compiled.failed.status === "IE" ? "IE" : "CE";
-    return { verdict: v, tests: tests.map((_, index) => ({ index, verdict: v, timeMs: 0, memoryKb: 0 })), passed: 0, timeMs: 0, maxMemoryKb: 0, compileOutput: compiled.failed.compileOutput };
-  }
+  const compileFailed = (f: RunResult): JudgeResult => {
+    const v: Verdict = f.status === "IE" ? "IE" : "CE";
+    return { verdict: v, tests: tests.map((_, index) => ({ index, verdict: v, timeMs: 0, memoryKb: 0 })), passed: 0, timeMs: 0, maxMemoryKb: 0, compileOutput: f.compileOutput };
+  };
+  if (compiled.failed) return compileFailed(compiled.failed);
   const customCompiled = checker.kind === "custom" ? await runner.compile(limits.customChecker?.language ?? "", limits.customChecker?.source ?? "") : null;
   const out: TestResult[] = [];
   let verdict: Verdict = "AC";
@@ -114,6 +115,8 @@ export async function judge(runner: RunnerService, submission: Submission, tests
   for (let i = 0; i < tests.length; i++) {
     const t = tests[i];
     const r = await runner.execute(compiled, t.input, limits);
+    // Runs through the queue compile where they run: a compile failure comes back with the first run.
+    if (i === 0 && r.compileOutput !== undefined && (r.status === "CE" || r.status === "IE")) return compileFailed(r);
     let v = fromRun(r);
     if (v === "AC") {
       let ok: boolean;

@@ -8,7 +8,8 @@ import { AppError } from "../lib/errors.ts";
 import { route } from "../lib/route.ts";
 import type { Services } from "../services.ts";
 import { LANGUAGE_IDS } from "./languages.ts";
-import { CLAIM_WAIT_MS } from "./remote.ts";
+import { CLAIM_WAIT_MS, decodeStdout, HEARTBEAT_MS, LEASE_MS } from "./remote.ts";
+import { MAX_LIMITS } from "./runner.service.ts";
 
 /** Playground limits: a source the size of any contest solution, input up to half the body limit. */
 export const MAX_SOURCE_CHARS = 64 * 1024;
@@ -99,7 +100,7 @@ export function runnerRoutes(s: Services) {
       method: "post",
       path: "/api/v1/runner/remote/claim",
       auth: "none",
-      summary: "Remote runner: wait up to 20 s for the next run job (Authorization: Bearer runner token); 204 when none",
+      summary: `Remote runner: wait up to ${CLAIM_WAIT_MS / 1000} s for the next run job of the shared queue (Authorization: Bearer runner token); 204 when none. The claim's lease is ${LEASE_MS / 1000} s`,
       tags: ["runner"],
       bodyOptional: true,
       body: z.strictObject({}),
@@ -111,15 +112,36 @@ export function runnerRoutes(s: Services) {
     }),
     route({
       method: "post",
-      path: "/api/v1/runner/remote/jobs/:id",
+      path: "/api/v1/runner/remote/jobs/:id/heartbeat",
       auth: "none",
-      summary: "Remote runner: report the result of a job it claimed",
+      summary: `Remote runner: renew the lease of a job it holds (every ${HEARTBEAT_MS / 1000} s while it runs); 404 once the claim is lost`,
       tags: ["runner"],
       params: z.strictObject({ id: z.string().min(1).max(64) }),
-      body: RunOut.extend({ stdout: z.string().max(MAX_OUTPUT_CHARS), stderr: z.string().max(MAX_OUTPUT_CHARS), compileOutput: z.string().max(MAX_OUTPUT_CHARS).optional() }).strict(),
-      handler: (c, { params, body }) => {
+      bodyOptional: true,
+      body: z.strictObject({}),
+      handler: async (c, { params }) => {
         const tokenId = remote().authenticate(c.req.header("authorization"));
-        remote().complete(tokenId, params.id, body);
+        await remote().heartbeat(tokenId, params.id);
+      },
+    }),
+    route({
+      method: "post",
+      path: "/api/v1/runner/remote/jobs/:id",
+      auth: "none",
+      summary: "Remote runner: report the result of a job it holds (stdout whole, or gzipped and base64 in stdoutGz); 404 when the claim is no longer its own",
+      tags: ["runner"],
+      params: z.strictObject({ id: z.string().min(1).max(64) }),
+      body: RunOut.extend({
+        stdout: z.string().max(MAX_OUTPUT_CHARS),
+        stdoutGz: z.string().max(MAX_OUTPUT_CHARS).optional(),
+        stderr: z.string().max(MAX_OUTPUT_CHARS),
+        compileOutput: z.string().max(MAX_OUTPUT_CHARS).optional(),
+      }).strict(),
+      handler: async (c, { params, body }) => {
+        const tokenId = remote().authenticate(c.req.header("authorization"));
+        const { stdoutGz, ...result } = body;
+        if (stdoutGz !== undefined) result.stdout = decodeStdout(stdoutGz, MAX_LIMITS.outputBytes);
+        await remote().complete(tokenId, params.id, result);
       },
     }),
     route({

@@ -12,7 +12,8 @@ import { dirname, join } from "node:path";
 import type { Deps } from "../lib/context.ts";
 import { AppError } from "../lib/errors.ts";
 import { buildPch, frame, languages as languageTable, LANGUAGE_IDS, type Language, type LanguageId } from "./languages.ts";
-import { remoteHub } from "./remote.ts";
+import type { QueueService } from "../queue/queue.service.ts";
+import { remoteHub, runLimits } from "./remote.ts";
 import type { CgroupMode } from "./cgroup.ts";
 import { prepare, probeHost, SandboxUnavailable, type Host, type Prepared, type RunLimits, type SandboxResult, type SandboxSpec } from "./sandbox.ts";
 
@@ -57,6 +58,12 @@ export interface Compiled {
   program: Uint8Array;
   /** Set when compilation failed (CE) or the platform failed (IE). */
   failed?: RunResult;
+  /**
+   * Set when runs go through the queue: nothing was compiled here; each
+   * execute() is a run job that compiles (cached on its node) and runs, and a
+   * compile failure comes back as that run's CE/IE with compileOutput.
+   */
+  queued?: { language: string; source: string };
 }
 
 const enc = new TextEncoder();
@@ -130,12 +137,17 @@ function reachableBun(bun: string, cacheDir: string): string {
   }
 }
 
-/** The part of s.queue the runner uses (the durable queue domain). */
-export interface RunQueue {
-  register(kind: string, handler: (job: { payload: any }) => Promise<unknown>, o?: { concurrency?: number; prefetch?: number; timeoutMs?: number }): void;
-  add(kind: string, payload: unknown, o?: { maxAttempts?: number }): Promise<number>;
-  wait(id: number, timeoutMs?: number): Promise<{ status: string; result: unknown; error: string | null }>;
-}
+/** The part of s.queue the runner uses (the durable queue domain), remote runners' claims included. */
+export type RunQueue = Pick<QueueService, "register" | "add" | "wait" | "cancel" | "claimFor" | "heartbeatFor" | "completeFor">;
+
+/**
+ * Claims of a run job: a runner that dies mid-job (its lease runs out) gets it
+ * retried once; after a second loss the job is DEAD and its caller gets IE.
+ */
+export const RUN_ATTEMPTS = 2;
+/** Compiled programs kept per node, so a judge's runs (one job per test) compile once. */
+const COMPILE_CACHE_ENTRIES = 16;
+const COMPILE_CACHE_MAX_PROGRAM = 4 << 20;
 
 export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<Deps, "db" | "clock">>, opts: RunnerOptions = {}) {
   const { log } = deps;
@@ -148,11 +160,18 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
   let langs: Language[] = languageTable({ bunPath: opts.bunPath });
   let pchPromise: Promise<string | null> | null = null;
   let stopped = false;
-  const stats = { runs: 0, cold: 0, warm: 0, ie: 0, byStatus: {} as Record<string, number> };
+  const stats = { runs: 0, compiles: 0, cold: 0, warm: 0, ie: 0, byStatus: {} as Record<string, number> };
   let queue: RunQueue | null = null;
+  /** This process takes "run" jobs from the queue itself. */
+  let local = false;
   let started = false;
-  // Remote runners (`gauntlet runner`) serve runs when this process has no runner role.
+  // Remote runners (`gauntlet runner`) claim run jobs from the queue through this hub.
   const remote = deps.db && deps.clock ? remoteHub({ db: deps.db, clock: deps.clock, log }) : null;
+  const localRole = () => deps.config.roles?.includes("runner") ?? true;
+  /** Runs go through the queue, unless this process has its sandbox but does not work the queue. */
+  const viaQueue = () => queue !== null && (local || !started);
+  const noRunner = () => new AppError("runner_unavailable", "No code runner is connected to this server (start `gauntlet runner --server URL --token T`, or add the runner role).");
+  const IE_RESULT: RunResult = { status: "IE", stdout: "", stderr: "", exitCode: null, timeMs: 0, memoryKb: 0 };
 
   interface Pool {
     key: string;
@@ -296,6 +315,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
     const lang = language(languageId);
     const src = bytes(source);
     if (!lang.compile) return { language: lang, program: src };
+    stats.compiles++;
     const r = await exec(`compile:${lang.id}`, lang.compile, frame(src, new Uint8Array()), COMPILE_LIMITS);
     const diag = dec.decode(r.stderr.subarray(0, COMPILE_MSG_CAP));
     if (r.status === "OK" && r.stdout.length > 0) return { language: lang, program: r.stdout };
@@ -317,8 +337,32 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
     return result(r);
   }
 
+  // Successful compiles by (language, source), least recently used first.
+  const compileCache = new Map<string, Promise<Compiled>>();
+  function compileCached(languageId: string, source: string | Uint8Array): Promise<Compiled> {
+    const l = langs.find((x) => x.id === languageId);
+    if (!l?.compile) return compile(languageId, source);
+    const key = new Bun.CryptoHasher("sha256").update(languageId).update("\0").update(source).digest("hex");
+    const hit = compileCache.get(key);
+    if (hit) {
+      compileCache.delete(key);
+      compileCache.set(key, hit);
+      return hit;
+    }
+    const p = compile(languageId, source);
+    compileCache.set(key, p);
+    const forget = () => {
+      if (compileCache.get(key) === p) compileCache.delete(key);
+    };
+    p.then((c) => {
+      if (c.failed || c.program.length > COMPILE_CACHE_MAX_PROGRAM) forget();
+    }, forget);
+    while (compileCache.size > COMPILE_CACHE_ENTRIES) compileCache.delete(compileCache.keys().next().value!);
+    return p;
+  }
+
   async function runDirect(req: RunRequest): Promise<RunResult> {
-    const c = await compile(req.language, req.source);
+    const c = await compileCached(req.language, req.source);
     if (c.failed) {
       stats.runs++;
       stats.byStatus[c.failed.status] = (stats.byStatus[c.failed.status] ?? 0) + 1;
@@ -332,6 +376,32 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
     q.register("run", async (job) => runDirect(job.payload as RunRequest), { concurrency: slots * 2, prefetch: slots, timeoutMs: 120_000 });
   }
 
+  const text = (v: string | Uint8Array | undefined) => (v === undefined ? "" : typeof v === "string" ? v : dec.decode(v));
+
+  /** One run job (payload: the run request only); IE when it does not succeed or timeoutMs passes (then it is cancelled). */
+  async function runQueued(req: { language: string; source: string; stdin: string; limits?: Partial<Limits> }, timeoutMs?: number): Promise<RunResult> {
+    const payload: Record<string, unknown> = { language: req.language, source: req.source, stdin: req.stdin };
+    const limits = runLimits(req.limits);
+    if (limits) payload.limits = limits;
+    const id = await queue!.add("run", payload, { maxAttempts: RUN_ATTEMPTS });
+    let job: Awaited<ReturnType<RunQueue["wait"]>>;
+    try {
+      job = await queue!.wait(id, timeoutMs);
+    } catch (err) {
+      // Nobody waits for it any more: it must not run later for nothing.
+      void queue!.cancel(id).catch(() => {});
+      log.warn("runner: run job timed out", { id, err });
+      stats.ie++;
+      return IE_RESULT;
+    }
+    if (job.status !== "SUCCEEDED" || !job.result) {
+      stats.ie++;
+      log.warn("runner: run job did not succeed", { id, status: job.status, error: job.error });
+      return IE_RESULT;
+    }
+    return job.result as RunResult;
+  }
+
   return {
     slots,
     /**
@@ -340,39 +410,53 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
      * otherwise in process.
      */
     async run(req: RunRequest): Promise<RunResult> {
-      // A process without the runner role never runs code itself; it needs a remote runner.
-      const localRole = deps.config.roles?.includes("runner") ?? true;
-      if (!started && !localRole && !remote?.active()) throw new AppError("runner_unavailable", "No code runner is connected to this server (start `gauntlet runner --server URL --token T`, or add the runner role).");
-      if (!started && remote?.active()) {
-        // Which toolchains exist is the remote box's business; it answers CE/IE itself.
-        if (!LANGUAGE_IDS.includes(req.language as LanguageId)) language(req.language);
-        const r = await remote.dispatch(req);
-        stats.runs++;
-        stats.byStatus[r.status] = (stats.byStatus[r.status] ?? 0) + 1;
-        return r;
+      if (!viaQueue()) {
+        // A process without the runner role never runs code itself.
+        if (!started && !localRole()) throw noRunner();
+        return runDirect(req);
       }
-      if (!queue || typeof req.source !== "string" || (req.stdin !== undefined && typeof req.stdin !== "string")) return runDirect(req);
-      language(req.language);
-      const id = await queue.add("run", { language: req.language, source: req.source, stdin: req.stdin ?? "", limits: req.limits }, { maxAttempts: 2 });
-      const job = await queue.wait(id, 120_000);
-      if (job.status !== "SUCCEEDED" || !job.result) {
-        stats.ie++;
-        log.warn("runner: run job did not succeed", { id, status: job.status, error: job.error });
-        return { status: "IE", stdout: "", stderr: "", exitCode: null, timeMs: 0, memoryKb: 0 };
-      }
-      return job.result as RunResult;
+      // Here, a playground run: refused at once when no runner would take it.
+      if (!local && !remote?.active()) throw noRunner();
+      // Which toolchains exist is the runner node's business; it answers CE/IE itself.
+      if (local) language(req.language);
+      else if (!LANGUAGE_IDS.includes(req.language as LanguageId)) language(req.language);
+      // The player's request gives up at the request timeout; so does the job.
+      return runQueued({ language: req.language, source: text(req.source), stdin: text(req.stdin), limits: req.limits }, deps.config.requestTimeoutMs ?? 120_000);
     },
     /**
-     * Routes run() through the durable queue (`s.runner.enableQueue(s.queue)`) and
-     * registers this process as a "run" worker. Call where the queue's workers run.
+     * Routes runs through the durable queue (kind "run"): playground runs, and
+     * judging, whose compile() then only names the program and whose every
+     * execute() is one run job. Remote runners claim these jobs through
+     * `remote`; `local` (default: this process has the runner role) also
+     * registers this process as a "run" worker, which takes them where the
+     * queue's workers run. So every runner node, local or remote, shares one
+     * queue. A process with its sandbox started but not `local` keeps running
+     * its own runs in process.
      */
-    enableQueue(q: RunQueue) {
+    enableQueue(q: RunQueue, o: { local?: boolean } = {}) {
       if (queue) return;
-      registerQueue(q);
+      local = o.local ?? localRole();
+      if (local) registerQueue(q);
       queue = q;
+      remote?.attach(q);
     },
-    compile,
-    execute,
+    /** Compiles (C, C++) for execute(); through the queue, only names the program (see Compiled.queued). */
+    async compile(languageId: string, source: string | Uint8Array): Promise<Compiled> {
+      if (!viaQueue()) {
+        if (!started && !localRole()) throw noRunner();
+        return compile(languageId, source);
+      }
+      if (!LANGUAGE_IDS.includes(languageId as LanguageId)) language(languageId);
+      const lang = langs.find((l) => l.id === languageId)!;
+      return { language: lang, program: new Uint8Array(), queued: { language: languageId, source: text(source) } };
+    },
+    /** Runs a compiled program on one input; a queued one as a run job, waited for as long as it takes. */
+    async execute(c: Compiled, stdin: string | Uint8Array | undefined, limits?: Partial<Limits>): Promise<RunResult> {
+      if (!c.queued) return execute(c, stdin, limits);
+      if (!queue) throw noRunner();
+      // Judging waits for a runner rather than failing: the job is durable, and a dead runner's lease runs out.
+      return runQueued({ language: c.queued.language, source: c.queued.source, stdin: text(stdin), limits }, undefined);
+    },
     remote,
     languages() {
       return langs.map((l) => ({ id: l.id, name: l.name, available: l.available && !unavailable, ...(l.reason || unavailable ? { reason: unavailable ?? l.reason } : {}) }));
@@ -418,6 +502,7 @@ export function runnerService(deps: Pick<Deps, "config" | "log"> & Partial<Pick<
         stats: { ...stats, byStatus: { ...stats.byStatus } },
         queue: queue ? "durable queue (kind run)" : "in-process",
         local: started,
+        takesRunJobs: queue !== null && local,
         remote: remote?.stats() ?? null,
       };
     },
