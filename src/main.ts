@@ -130,7 +130,7 @@ const COMMANDS: Record<string, Command> = {
       // Zero-downtime upgrades: gauntlet.pid, taking over from a predecessor, SIGUSR2 starts a successor (src/upgrade/).
       const handoff = serveHandoff({ config, log: s.log, running, predecessor });
       handleSignals(running, handoff);
-      if (!(await handoff.announce())) {
+      if (!(await handoff.announce()) && !running.stopping) {
         await running.stop("not ready");
         return 1;
       }
