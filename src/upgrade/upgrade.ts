@@ -228,7 +228,12 @@ export async function upgrade(opts: UpgradeOptions): Promise<number> {
     if (st?.from === server.pid && st.state === "failed") {
       return rollBack(`the new server failed to start (${st.code !== undefined ? `exit code ${st.code}` : st.message}); see the server's log`);
     }
-    if (!isRunning(server)) return rollBack(`pid ${server.pid} exited during the upgrade without a successor`);
+    if (!isRunning(server)) {
+      // It may have drained between the two reads: the successor's record is there by now if it took over.
+      const again = readPidFile(opts.dataDir);
+      if (again && again.pid !== server.pid && isRunning(again)) continue;
+      return rollBack(`pid ${server.pid} exited during the upgrade without a successor`);
+    }
     if (Date.now() > deadline) {
       if (st?.to) {
         try {
