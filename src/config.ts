@@ -49,7 +49,7 @@ export const SETTINGS = [
   S("signupPerIpPerHour", { type: "int", min: 1, max: 1_000_000 }, 60, "Signups per client IP per hour."),
   S("databaseUrl", { type: "string" }, "", "postgres://… to use PostgreSQL instead of the embedded SQLite."),
   S("redisUrl", { type: "string" }, "", "redis://… for pub/sub, shared rate limits and the leaderboard cache across instances."),
-  S("redisPrefix", { type: "string" }, "gauntlet:", "Prefix of the Redis keys (rate limits, leaderboard cache), so several deployments can share one Redis."),
+  S("redisPrefix", { type: "string" }, "gauntlet:", "Prefix of the Redis keys (rate limits, leaderboard cache) and of the realtime pub/sub channel, so several deployments can share one Redis."),
   S("metricsToken", { type: "string" }, "", "Bearer token for /metrics; empty serves it to loopback only."),
   S("realtimeRetainCount", { type: "int", min: 10, max: 1_000_000 }, 1000, "Live messages kept per topic for clients that resume after a disconnect; older gaps get a resync."),
   S("realtimeRetainMinutes", { type: "int", min: 1, max: 10_080 }, 60, "Minutes a live message is kept for resuming clients (whichever of count and age is reached first)."),

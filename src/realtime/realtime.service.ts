@@ -119,7 +119,7 @@ const msgFrame = (topic: string, seq: number, data: string) => `{"type":"msg","t
 export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
   const { db, clock, config, log } = deps;
   const store = realtimeStore(db);
-  const hub = opts.hub ?? (config.redisUrl ? redisHub(config.redisUrl, log) : localHub());
+  const hub = opts.hub ?? (config.redisUrl ? redisHub(config.redisUrl, log, { channel: `${config.redisPrefix}realtime` }) : localHub());
   const retainCount = config.realtimeRetainCount;
   const retainMs = config.realtimeRetainMinutes * 60_000;
   const maxPayload = opts.maxPayloadBytes ?? 4096;
