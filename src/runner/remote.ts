@@ -16,7 +16,9 @@
  * - `POST …/jobs/:id/heartbeat` renews the lease; the runner sends one every
  *   10 s while the job runs. 404 once the claim is no longer its own.
  * - `POST …/jobs/:id` with the result completes the job (stored with it, as a
- *   local runner's is); 404 when the claim is no longer its own.
+ *   local runner's is); 404 when the claim is no longer its own. stdout goes
+ *   whole, gzipped (`stdoutGz`) when the JSON would pass the body limit, and
+ *   the result is IE when even that does not fit: never a shortened stdout.
  * The job id is `<queue job id>.<fence>`: a claim, not just a job.
  *
  * A runner that dies mid-job stops renewing: its lease expires and the
@@ -228,9 +230,14 @@ export async function remoteRunnerLoop(opts: {
     let backoff = 500;
     while (!opts.signal.aborted) {
       try {
+        const asked = performance.now();
         const res = await fetch(`${base}/api/v1/runner/remote/claim`, { method: "POST", headers, body: "{}", signal: opts.signal });
         if (res.status === 401) throw new Error("the server refused the runner token (revoked or wrong)");
-        if (res.status === 204) continue;
+        if (res.status === 204) {
+          // An early "nothing" (the server is shutting down) must not become a busy loop.
+          if (performance.now() - asked < 1000) await Bun.sleep(500);
+          continue;
+        }
         if (!res.ok) throw new Error(`claim: HTTP ${res.status}`);
         const { job } = (await res.json()) as { job: RemoteJob };
         // Renew the lease while the job runs; if this process dies, the lease runs out and the job goes to another runner.
