@@ -90,7 +90,7 @@ const COMMANDS: Record<string, Command> = {
     async run(_p, cfgFlags) {
       const config = loadConfig({ flags: cfgFlags });
       // Read before this process binds: a server already on our port is the one to take over from once we are ready.
-      const predecessor = readPidFile(config.dataDir);
+      const predecessor = config.port ? readPidFile(config.dataDir, config.port) : null;
       const s = openCore(config, { checkpointer: true });
       if (config.demo && s.auth.store.countUsers() === 0) {
         const { created } = await seedDemo(s);
@@ -249,7 +249,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   upgrade: {
-    usage: "gauntlet upgrade --binary NEW [--install-path PATH] [--data DIR]",
+    usage: "gauntlet upgrade --binary NEW [--install-path PATH] [--data DIR] [--port P]",
     summary: "Install a new binary and hand the running server over to it without dropping a request.",
     own: {
       binary: "the new gauntlet executable",
@@ -265,7 +265,9 @@ const COMMANDS: Record<string, Command> = {
       if (!(timeout > 0)) throw new UsageError("--timeout needs a number of seconds");
       const config = loadConfig({ flags: cfgFlags });
       try {
-        return await upgrade({ binary, installPath: installPath as string | undefined, dataDir: config.dataDir, timeoutMs: timeout * 1000 });
+        // --port picks one of several instances on the data dir; without it, the newest server.
+        const port = cfgFlags.port === undefined ? undefined : config.port;
+        return await upgrade({ binary, installPath: installPath as string | undefined, dataDir: config.dataDir, port, timeoutMs: timeout * 1000 });
       } catch (e) {
         if (e instanceof UpgradeRefused) {
           console.error(`error: ${e.message}`);

@@ -16,7 +16,7 @@
  *   server then keeps serving).
  *
  * @example
- * const predecessor = readPidFile(config.dataDir); // before anything binds
+ * const predecessor = config.port ? readPidFile(config.dataDir, config.port) : null; // before anything binds
  * const running = startServer(s, …);
  * const handoff = serveHandoff({ config, log, running, predecessor });
  * handleSignals(running, handoff);
@@ -102,7 +102,7 @@ export interface HandoffDeps {
   config: Pick<Config, "dataDir" | "host">;
   log: Logger;
   running: Running;
-  /** gauntlet.pid as it was before this process bound the port. */
+  /** The port's pid file as it was before this process bound the port (null for port 0). */
   predecessor: PidRecord | null;
 }
 
@@ -125,7 +125,7 @@ export function serveHandoff({ config, log, running, predecessor }: HandoffDeps)
       return false;
     }
     // Read before writing ours: a predecessor recorded since we started (two starts at once) is taken over too.
-    const before = readPidFile(dataDir);
+    const before = readPidFile(dataDir, port);
     writePidFile(dataDir, { pid: process.pid, host, port, url, exe: EXEC_PATH, compiled: isCompiled(), version: VERSION });
     // A hand-over that started us is complete: its status file has nothing more to say.
     if (readHandoff(dataDir)?.to === process.pid) rmSync(handoffPath(dataDir), { force: true });
@@ -165,7 +165,7 @@ export function serveHandoff({ config, log, running, predecessor }: HandoffDeps)
     void child.exited.then((code) => {
       if (successor !== child) return;
       successor = null;
-      if (readPidFile(dataDir)?.pid === child.pid) return;
+      if (readPidFile(dataDir, port)?.pid === child.pid) return;
       log.error("the successor exited before taking over; still serving", { pid: child.pid, code });
       writeHandoff(dataDir, { from: process.pid, to: child.pid, state: "failed", code, at: Date.now() });
     });
@@ -177,11 +177,11 @@ export function serveHandoff({ config, log, running, predecessor }: HandoffDeps)
   return {
     announce,
     /** Another live server has written the pid file for our port: we are draining for it. */
-    successorServing: () => sameListener(readPidFile(dataDir), host, port),
+    successorServing: () => sameListener(readPidFile(dataDir, port), host, port),
     /** After a clean stop: the pid file goes, unless it already names a successor. */
     stopped() {
       process.off("SIGUSR2", onUsr2);
-      removePidFileIfOurs(dataDir, process.pid);
+      removePidFileIfOurs(dataDir, process.pid, port);
     },
   };
 }

@@ -3,7 +3,9 @@
  * port, for `gauntlet upgrade`, for a second `gauntlet serve` that takes over,
  * and for systemd (the unit's PIDFile=: systemd reads the first line when the
  * main process exits, so a successor that wrote it becomes the service's new
- * main process).
+ * main process). Several API instances on one data directory (each on its
+ * own port) also write `<data>/gauntlet.<port>.pid`: the hand-over on a port
+ * reads that one, and `gauntlet upgrade --port P` picks the instance.
  *
  * Line 1 is the pid alone (what systemd and `kill $(head -1 …)` read); line 2
  * is JSON with what the upgrade needs (port, host, executable). Written to a
@@ -15,7 +17,7 @@
  * const rec = readPidFile(dataDir); // null when absent or unreadable
  * if (rec && isRunning(rec)) process.kill(rec.pid, "SIGUSR2");
  */
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const PID_FILE = "gauntlet.pid";
@@ -34,7 +36,8 @@ export interface PidRecord {
   version: string;
 }
 
-export const pidFilePath = (dataDir: string) => join(dataDir, PID_FILE);
+/** The data dir's file (the newest server), or one port's. */
+export const pidFilePath = (dataDir: string, port?: number) => join(dataDir, port ? `gauntlet.${port}.pid` : PID_FILE);
 
 /** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat; null where there is no /proc (not Linux) or no such process. */
 function procStat(pid: number): { state: string; startTicks: number } | null {
@@ -51,19 +54,21 @@ function procStat(pid: number): { state: string; startTicks: number } | null {
 
 export const processStartTicks = (pid: number): number | null => procStat(pid)?.startTicks ?? null;
 
+/** Writes the port's file, then the data dir's. */
 export function writePidFile(dataDir: string, rec: Omit<PidRecord, "startTicks"> & { startTicks?: number | null }): PidRecord {
   const full: PidRecord = { ...rec, startTicks: rec.startTicks ?? processStartTicks(rec.pid) };
-  const path = pidFilePath(dataDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${full.pid}\n${JSON.stringify(full)}\n`, { mode: 0o644 });
-  renameSync(tmp, path);
+  for (const path of [pidFilePath(dataDir, full.port), pidFilePath(dataDir)]) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${full.pid}\n${JSON.stringify(full)}\n`, { mode: 0o644 });
+    renameSync(tmp, path);
+  }
   return full;
 }
 
-export function readPidFile(dataDir: string): PidRecord | null {
+export function readPidFile(dataDir: string, port?: number): PidRecord | null {
   let text: string;
   try {
-    text = readFileSync(pidFilePath(dataDir), "utf8");
+    text = readFileSync(pidFilePath(dataDir, port), "utf8");
   } catch {
     return null;
   }
@@ -92,13 +97,12 @@ export function isRunning(rec: PidRecord): boolean {
   return now === null || rec.startTicks === null || now.startTicks === rec.startTicks;
 }
 
-/** Removes the file only while it still names `pid`: a successor's record stays. */
-export function removePidFileIfOurs(dataDir: string, pid: number) {
-  const rec = readPidFile(dataDir);
-  if (rec?.pid !== pid) return;
-  try {
-    unlinkSync(pidFilePath(dataDir));
-  } catch {}
+/** Removes the port's file and the data dir's, each only while it still names `pid`: a successor's record stays. */
+export function removePidFileIfOurs(dataDir: string, pid: number, port: number) {
+  for (const p of [port, undefined]) {
+    if (readPidFile(dataDir, p)?.pid !== pid) continue;
+    try {
+      unlinkSync(pidFilePath(dataDir, p));
+    } catch {}
+  }
 }
-
-export const pidFileExists = (dataDir: string) => existsSync(pidFilePath(dataDir));

@@ -107,6 +107,14 @@ describe("swapping the binary", () => {
     expect(readFileSync(`${dest}.previous`, "utf8")).toBe("v2");
   });
 
+  test("the same bytes again (a second instance upgraded to the same binary) change nothing: .previous stays the real previous", () => {
+    const d = tmp();
+    const dest = file(d, "gauntlet", "v1");
+    swapBinary(file(d, "incoming", "v2"), dest);
+    expect(swapBinary(file(d, "incoming-again", "v2"), dest)).toEqual({ swapped: false, previous: null });
+    expect(readFileSync(`${dest}.previous`, "utf8")).toBe("v1");
+  });
+
   test("a first install has no .previous; the same file is not swapped", () => {
     const d = tmp();
     const dest = join(d, "gauntlet");
@@ -133,6 +141,18 @@ describe("upgrade without a running server", () => {
     const installed = file(d, "gauntlet", "old");
     expect(await upgrade({ binary: fakeGauntlet(d), installPath: installed, dataDir: d, out: () => {} })).toBe(0);
   });
+});
+
+test("--port picks the instance: a live one on another port of the same data dir is left alone", async () => {
+  const d = tmp();
+  // The live instance (this test process) on 3001; nothing on 3002.
+  writePidFile(d, record({ port: 3001, exe: "/opt/elsewhere/gauntlet" }));
+  const installed = file(d, "gauntlet", "old");
+  const lines: string[] = [];
+  expect(await upgrade({ binary: fakeGauntlet(d), installPath: installed, dataDir: d, port: 3002, out: (l) => lines.push(l) })).toBe(0);
+  expect(lines.join("\n")).toContain(`no live process in ${join(d, "gauntlet.3002.pid")}`);
+  // Without --port the newest server is the one: here it runs another executable, so the same call is refused.
+  await expect(upgrade({ binary: fakeGauntlet(d), installPath: installed, dataDir: d, out: () => {} })).rejects.toThrow(/runs \/opt\/elsewhere\/gauntlet/);
 });
 
 describe("upgrade refuses a server it cannot upgrade", () => {
@@ -166,10 +186,22 @@ describe("gauntlet.pid", () => {
   test("a clean stop removes only its own record", () => {
     const d = tmp();
     writePidFile(d, record({ pid: 4242 }));
-    removePidFileIfOurs(d, process.pid);
+    removePidFileIfOurs(d, process.pid, 3000);
     expect(readPidFile(d)?.pid).toBe(4242);
-    removePidFileIfOurs(d, 4242);
-    expect(existsSync(pidFilePath(d))).toBe(false);
+    expect(readPidFile(d, 3000)?.pid).toBe(4242);
+    removePidFileIfOurs(d, 4242, 3000);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  test("several instances on one data dir: one file per port, gauntlet.pid names the newest", () => {
+    const d = tmp();
+    writePidFile(d, record({ pid: 11, port: 3001 }));
+    writePidFile(d, record({ pid: 12, port: 3002 }));
+    expect(readdirSync(d).sort()).toEqual(["gauntlet.3001.pid", "gauntlet.3002.pid", "gauntlet.pid"]);
+    expect([readPidFile(d)?.pid, readPidFile(d, 3001)?.pid, readPidFile(d, 3002)?.pid]).toEqual([12, 11, 12]);
+    // The older instance stops: the newest's records stay.
+    removePidFileIfOurs(d, 11, 3001);
+    expect(readdirSync(d).sort()).toEqual(["gauntlet.3002.pid", "gauntlet.pid"]);
   });
 
   test("isRunning: this process yes; a dead pid or a recycled one (other start time) no", () => {

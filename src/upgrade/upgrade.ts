@@ -22,7 +22,7 @@
  * const code = await upgrade({ binary: "./gauntlet-new", dataDir: "/var/lib/gauntlet", out: console.log });
  */
 import { spawn } from "bun";
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { EXEC_PATH, handoffPath, isCompiled, readHandoff } from "./handoff.ts";
 import { isRunning, pidFilePath, readPidFile, type PidRecord } from "./pidfile.ts";
@@ -87,13 +87,38 @@ const sameFile = (a: string, b: string) => {
   }
 };
 
+/** Byte for byte, in 1 MiB chunks (binaries are ~100 MB). */
+function sameContent(a: string, b: string): boolean {
+  try {
+    if (statSync(a).size !== statSync(b).size) return false;
+  } catch {
+    return false;
+  }
+  const fa = openSync(a, "r");
+  const fb = openSync(b, "r");
+  try {
+    const ba = Buffer.alloc(1 << 20);
+    const bb = Buffer.alloc(1 << 20);
+    for (;;) {
+      const na = readSync(fa, ba, 0, ba.length, null);
+      const nb = readSync(fb, bb, 0, bb.length, null);
+      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
+      if (na === 0) return true;
+    }
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+}
+
 /**
  * Installs `src` at `dest` by rename, so `dest` is never missing or half
  * written; the file that was at `dest` becomes `dest.previous` (a hard link:
- * no copy). Returns false when `src` already is `dest`.
+ * no copy). Nothing changes when `dest` already holds the same bytes (a second
+ * instance upgraded to the same binary keeps the real previous one).
  */
 export function swapBinary(src: string, dest: string): { swapped: boolean; previous: string | null } {
-  if (sameFile(src, dest)) return { swapped: false, previous: null };
+  if (sameFile(src, dest) || sameContent(src, dest)) return { swapped: false, previous: null };
   const dir = dirname(dest);
   const tmp = join(dir, `.${basename(dest)}.new-${process.pid}`);
   copyFileSync(src, tmp);
@@ -152,6 +177,8 @@ export interface UpgradeOptions {
   /** The installed binary to replace; default: the running server's executable, else this one's when compiled. */
   installPath?: string;
   dataDir: string;
+  /** The instance's port when several serve the data dir (default: the newest, gauntlet.pid). */
+  port?: number;
   /** How long the successor may take to be ready, and the old server to drain. */
   timeoutMs?: number;
   out?: (line: string) => void;
@@ -169,7 +196,7 @@ export async function upgrade(opts: UpgradeOptions): Promise<number> {
   const binary = resolve(opts.binary);
   const { version } = await verifyBinary(binary);
 
-  const rec = readPidFile(opts.dataDir);
+  const rec = readPidFile(opts.dataDir, opts.port);
   const server: PidRecord | null = rec && isRunning(rec) ? rec : null;
   let installPath: string;
   if (opts.installPath) installPath = resolve(opts.installPath);
@@ -191,9 +218,9 @@ export async function upgrade(opts: UpgradeOptions): Promise<number> {
   if (existsSync(installPath) && !statSync(installPath).isFile()) throw new UpgradeRefused(`${installPath} is not a file`);
 
   const { swapped } = swapBinary(binary, installPath);
-  say(swapped ? `installed ${installPath} (${version}); the previous binary is ${installPath}.previous` : `${installPath} already is ${binary}; handing over to it`);
+  say(swapped ? `installed ${installPath} (${version}); the previous binary is ${installPath}.previous` : `${installPath} already holds ${binary} (${version})`);
   if (!server) {
-    say(`no server is running for ${opts.dataDir} (no live process in ${pidFilePath(opts.dataDir)}): nothing to hand over; start it with \`gauntlet serve\``);
+    say(`no server is running for ${opts.dataDir} (no live process in ${pidFilePath(opts.dataDir, opts.port)}): nothing to hand over; start it with \`gauntlet serve\``);
     return 0;
   }
 
@@ -219,7 +246,7 @@ export async function upgrade(opts: UpgradeOptions): Promise<number> {
   const deadline = startedAt + timeoutMs;
   let next: PidRecord | null = null;
   while (!next) {
-    const now = readPidFile(opts.dataDir);
+    const now = readPidFile(opts.dataDir, server.port);
     if (now && now.pid !== server.pid && isRunning(now)) {
       next = now;
       break;
@@ -230,7 +257,7 @@ export async function upgrade(opts: UpgradeOptions): Promise<number> {
     }
     if (!isRunning(server)) {
       // It may have drained between the two reads: the successor's record is there by now if it took over.
-      const again = readPidFile(opts.dataDir);
+      const again = readPidFile(opts.dataDir, server.port);
       if (again && again.pid !== server.pid && isRunning(again)) continue;
       return rollBack(`pid ${server.pid} exited during the upgrade without a successor`);
     }

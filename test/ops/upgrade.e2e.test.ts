@@ -18,7 +18,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_ORGANISER } from "../../src/demo/seed.ts";
@@ -65,6 +65,17 @@ const readPid = (dataDir: string) => {
     return null;
   }
 };
+/**
+ * A copy of the binary with bytes after the ELF image (Bun keeps its payload in
+ * the .bun section, so it still runs): a different file, as a new release is,
+ * which `upgrade` must install and whose successor must be running it.
+ */
+function newRelease(path: string, marker: string) {
+  copyFileSync(BIN, path);
+  appendFileSync(path, marker);
+}
+const endsWith = (path: string, marker: string) => readFileSync(path).subarray(-marker.length).toString() === marker;
+
 async function until<T>(what: string, f: () => T | null | undefined | false, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
@@ -84,7 +95,7 @@ test.skipIf(!BIN)(
     const dataDir = join(tmp, "data");
     for (const d of ["bin", "new", "data"]) mkdirSync(join(tmp, d), { recursive: true });
     copyFileSync(BIN, installed);
-    copyFileSync(BIN, incoming);
+    newRelease(incoming, "\n#upgrade-e2e-new\n");
     const oldIno = statSync(installed).ino;
 
     // The successor inherits these: both processes' output ends up here (warnings and errors only).
@@ -215,6 +226,7 @@ test.skipIf(!BIN)(
     expect(readlinkSync(`/proc/${next!.pid}/exe`)).toBe(installed);
     expect(statSync(`/proc/${next!.pid}/exe`).ino).toBe(statSync(installed).ino);
     expect(statSync(installed).ino).not.toBe(oldIno);
+    expect(endsWith(`/proc/${next!.pid}/exe`, "\n#upgrade-e2e-new\n")).toBe(true);
 
     await load;
     const loadMs = Date.now() - t0;
@@ -322,7 +334,7 @@ test.skipIf(!BIN)("re-running install.sh while the server runs hands it over to 
   const bin = join(dest, "usr/local/bin/gauntlet");
   const data = join(dest, "var/lib/gauntlet");
   const newer = join(tmp, "newer-gauntlet");
-  copyFileSync(BIN, newer);
+  newRelease(newer, "\n#upgrade-e2e-install-sh\n");
   const install = (args: string[]) => {
     const r = Bun.spawnSync(["bash", join(ROOT, "install.sh"), ...args], { cwd: tmp, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmp, DESTDIR: dest } });
     return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
@@ -344,6 +356,7 @@ test.skipIf(!BIN)("re-running install.sh while the server runs hands it over to 
   pids.push(next.pid);
   expect(next.pid).not.toBe(old.pid);
   expect(readlinkSync(`/proc/${next.pid}/exe`)).toBe(bin);
+  expect(endsWith(`/proc/${next.pid}/exe`, "\n#upgrade-e2e-install-sh\n")).toBe(true);
   expect(statSync(`${bin}.previous`).ino).toBe(installedIno);
   expect((await fetch(`${next.url}/readyz`)).status).toBe(200);
   process.kill(next.pid, "SIGTERM");
