@@ -53,6 +53,8 @@ if (!redis) console.log("instances.e2e: SKIP: Redis on 127.0.0.1:6379 is unreach
 const dataDir = mkdtempSync(join(tmpdir(), "gauntlet-instances-"));
 const ENV = {
   GAUNTLET_REDIS_URL: REDIS,
+  // A channel and keys of this run's own: other deployments (or test runs) on the same Redis stay apart.
+  GAUNTLET_REDIS_PREFIX: `gauntlet-e2e-${process.pid}-${Date.now()}:`,
   GAUNTLET_FAKE_CLOCK: "1",
   GAUNTLET_SIGNUP_PER_IP_PER_HOUR: "100000",
   GAUNTLET_LOGIN_PER_IP_PER_MINUTE: "100000",
