@@ -188,8 +188,8 @@ describe("another process holds the write lock", () => {
       const waited = performance.now() - started;
       tick.stop();
       console.log(`lock held ${waited.toFixed(0)} ms by another process: ${tick.ticks} ticks of 5 ms, longest gap ${tick.maxGap.toFixed(1)} ms, ${db.stats.busyRetries} retries, ${db.stats.batches - batchesBefore} commit(s) for 100 writes`);
-      // With SQLite's busy handler the loop would sleep through the whole wait.
-      expect(tick.maxGap).toBeLessThan(100);
+      // With SQLite's busy handler the loop would sleep through the whole wait (5 s: the release above could never be sent).
+      expect(tick.maxGap).toBeLessThan(250);
       expect(db.stats.batches - batchesBefore).toBeLessThanOrEqual(2);
       expect(db.stats.lockTimeouts).toBe(0);
       expect(db.reader.query("SELECT count(*) AS n FROM t").get()).toEqual({ n: 101 });
@@ -217,8 +217,9 @@ describe("another process holds the write lock", () => {
       expect(err?.status).toBe(503);
       expect(err?.message).toMatch(/another process held its write lock/);
       expect(waited).toBeGreaterThanOrEqual(300);
-      expect(waited).toBeLessThan(600);
-      expect(tick.maxGap).toBeLessThan(100);
+      // Bounded by the setting, not by SQLite's 5 s busy handler; slack for a busy machine.
+      expect(waited).toBeLessThan(1500);
+      expect(tick.maxGap).toBeLessThan(250);
       expect(db.stats.lockTimeouts).toBe(1);
 
       expect(await other.do("commit")).toBe("committed");
