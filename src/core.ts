@@ -46,13 +46,11 @@ export interface CoreOptions {
   migrate?: boolean;
   log?: Logger;
   clock?: Clock;
-  /** WAL checkpoints on a worker thread (long-running servers; src/db/checkpointer.ts). */
-  checkpointer?: boolean;
 }
 
 export function openCore(config: Config, opts: CoreOptions = {}): Services {
   const log = opts.log ?? createLogger(config.logLevel);
-  const db = openDb(dbPath(config), { checkpointer: opts.checkpointer, onCheckpointError: (message) => log.warn("wal checkpoint failed; back to automatic checkpoints", { message }) });
+  const db = openDb(dbPath(config));
   if (opts.migrate !== false) {
     const applied = migrate(db);
     if (applied.length) log.info("migrations applied", { applied });

@@ -26,7 +26,6 @@ import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../lib/errors.ts";
-import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import * as schema from "./schema/index.ts";
 
 /** Longest a write waits for another process's write lock, in ms (group commit and transaction() alike). */
@@ -61,10 +60,6 @@ export interface Db {
 export interface OpenDbOptions {
   /** Largest number of write bodies in one commit. */
   maxBatch?: number;
-  /** WAL checkpoints on a worker thread instead of inside commits (the server; see checkpointer.ts). */
-  checkpointer?: boolean;
-  checkpointIntervalMs?: number;
-  onCheckpointError?: (message: string) => void;
   /** How long a group-committed write may wait for another process's write lock (default LOCK_WAIT_MS; tests shorten it). */
   lockWaitMs?: number;
 }
@@ -111,7 +106,6 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const w = drizzle({ client: writer, schema });
   const r = memory ? w : drizzle({ client: reader, schema });
   const maxBatch = opts.maxBatch ?? 2000;
-  const checkpointer: Checkpointer | null = opts.checkpointer && !memory ? startCheckpointer(path, writer, { intervalMs: opts.checkpointIntervalMs, onError: opts.onCheckpointError }) : null;
   const stats = { batches: 0, writes: 0, busyRetries: 0, lockTimeouts: 0 };
   const lockWaitMs = opts.lockWaitMs ?? LOCK_WAIT_MS;
 
@@ -294,7 +288,6 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
       if (retryTimer) clearTimeout(retryTimer);
       if (queue.length) flushNow(true);
       closed = true;
-      void checkpointer?.stop();
       if (!memory) reader.close();
       try {
         // Folds the WAL back into the main file so a copied .db is complete.
