@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { spawn, type Subprocess } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOCK_WAIT_MS, openDb, type Db } from "./db.ts";
@@ -20,6 +20,19 @@ const open = (opts: Parameters<typeof openDb>[1] = {}) => {
 };
 
 describe("openDb", () => {
+  test("the WAL stays small under sustained group commits while the reader reads (it is checkpointed and restarted)", async () => {
+    open();
+    const pad = "x".repeat(1000);
+    let n = 0;
+    // ~40 MB of rows in 200 commits, a read between commits: ten times the automatic checkpoint's 1,000 pages.
+    for (let batch = 0; batch < 200; batch++) {
+      await Promise.all(Array.from({ length: 200 }, () => db.write(() => db.writer.query("INSERT INTO t (v) VALUES (?)").run(`${n++}${pad}`))));
+      db.reader.query("SELECT count(*) AS c FROM t").get();
+    }
+    expect((db.reader.query("SELECT count(*) AS c FROM t").get() as { c: number }).c).toBe(40_000);
+    expect(statSync(join(dir, "t.db-wal")).size).toBeLessThan(16 * 1024 * 1024);
+  });
+
   test("pragmas: WAL, synchronous FULL, foreign keys, busy timeout; reader is query-only", () => {
     open();
     expect(db.writer.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
