@@ -2,14 +2,17 @@
  * Hunt benchmark against the compiled binary (npm run build → dist/gauntlet).
  *
  *   bun run bench/hunt.ts [--players 2000] [--seconds 10] [--rate 10000] [--ranked 50000]
- *                         [--right 0.05] [--compare-analytics 0]
+ *                         [--right 0.05] [--compare-analytics 0] [--instances 1 [--redis URL]]
  *
  * 1. Seeds the database file directly (no HTTP): `ranked` players with
  *    ledger-backed points, plus `players` bench players with sessions, and an
  *    event whose rate limits are raised for the run (answersPerMinute 1e6,
  *    answersPerMinutePerIp null: every simulated player shares 127.0.0.1).
  * 2. Starts `dist/gauntlet serve` on that data dir (log level warn, request
- *    analytics on, as shipped).
+ *    analytics on, as shipped). With --instances N, N processes on one data
+ *    dir, each on its own port (the first also runs worker and cron), and
+ *    the players spread over them as a load balancer would; --redis URL
+ *    gives them GAUNTLET_REDIS_URL (shared rate limits and realtime).
  * 3. Load comes from bench/lib/http1.ts (raw keep-alive sockets, one per
  *    player), not fetch(): on 2 shared cores fetch's own CPU would be what
  *    is measured.
@@ -45,6 +48,12 @@ const opt = (name: string, def: number) => {
 const PLAYERS = opt("players", 2000);
 const RATE = opt("rate", 10_000);
 const COMPARE = opt("compare-analytics", 0);
+const INSTANCES = opt("instances", 1);
+// Several instances share rate limits and realtime through Redis (README, Several instances).
+const REDIS = (() => {
+  const i = args.indexOf("--redis");
+  return i >= 0 ? args[i + 1] : "";
+})();
 const SECONDS = opt("seconds", 10);
 const RANKED = opt("ranked", 50_000);
 const RIGHT = opt("right", 0.05);
@@ -121,38 +130,50 @@ const b64 = (n: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(n))
 const { loadavg } = await import("node:os");
 console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}; players ${PLAYERS}, ${SECONDS} s, ranked ${RANKED}`);
 
-// 2. Servers: one at a time on the seeded data dir.
-async function startGauntlet(env: Record<string, string> = {}) {
+// 2. Servers: one deployment at a time on the seeded data dir: `instances` processes on ports of their own
+//    (the first with the worker and cron roles), players spread over them as a load balancer would.
+async function startOne(roles: string, env: Record<string, string>) {
   // A port the kernel says is free right now (a random one collided with other servers on a shared box).
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = probe.port;
   probe.stop(true);
-  const proc = spawn([BIN, "serve", "--data", dataDir, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn", "--roles", "api,worker,cron"], {
+  const proc = spawn([BIN, "serve", "--data", dataDir, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn", "--roles", roles], {
     stdout: "inherit",
     stderr: "inherit",
-    env: { ...process.env, GAUNTLET_ENV: "production", ...env },
+    env: { ...process.env, GAUNTLET_ENV: "production", ...(REDIS ? { GAUNTLET_REDIS_URL: REDIS } : {}), ...env },
   });
   for (let i = 0; ; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
     } catch {}
     if (i > 200) throw new Error("server did not start");
     await Bun.sleep(50);
   }
+  return { port, proc };
+}
+
+async function startGauntlet(env: Record<string, string> = {}) {
+  const procs = [await startOne("api,worker,cron", env)];
+  for (let i = 1; i < INSTANCES; i++) procs.push(await startOne("api", env));
   return {
-    port,
-    /** CPU seconds (user + system) the server process has used so far. */
+    ports: procs.map((p) => p.port),
+    port: procs[0].port,
+    /** CPU seconds (user + system) the server processes have used so far. */
     cpu() {
-      try {
-        const f = require("node:fs").readFileSync(`/proc/${proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
-        return (Number(f[11]) + Number(f[12])) / 100;
-      } catch {
-        return NaN;
+      let sum = 0;
+      for (const { proc } of procs) {
+        try {
+          const f = require("node:fs").readFileSync(`/proc/${proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
+          sum += (Number(f[11]) + Number(f[12])) / 100;
+        } catch {
+          return NaN;
+        }
       }
+      return sum;
     },
     async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
+      for (const { proc } of procs) proc.kill("SIGTERM");
+      await Promise.all(procs.map(({ proc }) => proc.exited));
     },
   };
 }
@@ -174,10 +195,10 @@ interface Run {
 }
 
 /** `clients` connections; each sends `one(i, conn)` back to back (interval 0) or on its own schedule every `intervalMs`. */
-async function load(port: number, clients: number, seconds: number, intervalMs: number, one: (i: number, c: Conn) => Promise<number>): Promise<Run> {
+async function load(ports: number[], clients: number, seconds: number, intervalMs: number, one: (i: number, c: Conn) => Promise<number>): Promise<Run> {
   const srvCpu0 = currentServer?.cpu() ?? NaN;
   const cliCpu0 = process.cpuUsage();
-  const conns = await Promise.all(Array.from({ length: clients }, () => connect("127.0.0.1", port)));
+  const conns = await Promise.all(Array.from({ length: clients }, (_, i) => connect("127.0.0.1", ports[i % ports.length])));
   const lat: number[] = [];
   const statuses = new Map<number, number>();
   const t0 = performance.now();
@@ -229,13 +250,13 @@ let currentServer: Awaited<ReturnType<typeof startGauntlet>> | null = null;
 const server = (currentServer = await startGauntlet());
 let failed = false;
 try {
-  const peer = await load(server.port, Math.min(PLAYERS, 256), 3, 0, (_i, c) => c.request("GET", "/healthz").then((r) => r.status));
+  const peer = await load(server.ports, Math.min(PLAYERS, 256), 3, 0, (_i, c) => c.request("GET", "/healthz").then((r) => r.status));
   console.log(`healthz (peer, 256 clients, closed loop): ${line(peer)}`);
 
-  const cap = await load(server.port, PLAYERS, SECONDS, 0, answerOnce);
+  const cap = await load(server.ports, PLAYERS, SECONDS, 0, answerOnce);
   console.log(`answers capacity (${PLAYERS} players, closed loop, no think time, ${SECONDS} s): ${line(cap)}; ${fmt(cap.rate / peer.rate)}x healthz`);
 
-  const target = await load(server.port, PLAYERS, SECONDS, (PLAYERS / RATE) * 1000, answerOnce);
+  const target = await load(server.ports, PLAYERS, SECONDS, (PLAYERS / RATE) * 1000, answerOnce);
   const met = target.rate >= RATE * 0.98 && target.p99 < 50 && (target.statuses["200"] ?? 0) === target.n;
   if (!met) failed = true;
   console.log(`answers at ${RATE}/s offered (${PLAYERS} players, one answer each every ${fmt((PLAYERS / RATE) * 1000)} ms, ${SECONDS} s): ${line(target)}; target >= 10000/s with p99 < 50 ms: ${met ? "MET" : "NOT MET"}`);
@@ -275,7 +296,7 @@ if (COMPARE > 0) {
     for (const mode of pair % 2 ? (["off", "on"] as const) : (["on", "off"] as const)) {
       const srv = (currentServer = await startGauntlet({ GAUNTLET_ANALYTICS: mode === "on" ? "true" : "false" }));
       try {
-        const r = await load(srv.port, PLAYERS, SECONDS, 0, answerOnce);
+        const r = await load(srv.ports, PLAYERS, SECONDS, 0, answerOnce);
         rates[mode].push(r.rate);
         console.log(`  analytics ${mode}: ${line(r)}`);
       } finally {
