@@ -17,7 +17,7 @@ import { huntRoutes } from "./hunt/hunt.routes.ts";
 import { ledgerRoutes } from "./ledger/ledger.routes.ts";
 import { leaderboardRoutes } from "./leaderboard/leaderboard.routes.ts";
 import { authRoutes } from "./auth/auth.routes.ts";
-import { analyticsRoutes, recordRequests } from "./analytics/analytics.routes.ts";
+import { analyticsRoutes, requestRecorder } from "./analytics/analytics.routes.ts";
 import { metricsHandler } from "./metrics/metrics.routes.ts";
 import { mountMultivac } from "./multivac/multivac.routes.ts";
 import { runnerRoutes } from "./runner/runner.routes.ts";
@@ -48,15 +48,19 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
 
   app.use(requestId({ headerName: "X-Request-Id" }));
 
-  // Client address, then one JSON access-log line per request (never bodies, never query values).
+  // Client address; then, once answered, one analytics row (batched off the
+  // request path) and one JSON access-log line (never bodies, never query values).
   const accessLog = log.level === "info" || log.level === "debug";
+  const record = requestRecorder(s);
   app.use(async (c, next) => {
     const peer = (c.env as BunEnv | undefined)?.requestIP?.(c.req.raw)?.address;
     c.set("ip", clientIp(peer, c.req.header("x-forwarded-for"), config.trustProxy));
     c.set("user", null);
     const start = performance.now();
     await next();
-    // One line per request only at info or below; the fields are not even gathered otherwise.
+    const ms = performance.now() - start;
+    record(c, ms);
+    // The access line only at info or below; its fields are not even gathered otherwise.
     if (!accessLog) return;
     log.info("request", {
       reqId: c.get("requestId"),
@@ -64,14 +68,11 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
       path: c.req.path,
       route: c.req.routePath,
       status: c.res.status,
-      ms: Math.round((performance.now() - start) * 100) / 100,
+      ms: Math.round(ms * 100) / 100,
       ip: c.get("ip"),
       userId: c.get("user")?.id,
     });
   });
-
-  // One analytics row per request, batched off the request path.
-  app.use(recordRequests(s));
 
   app.use(
     secureHeaders({

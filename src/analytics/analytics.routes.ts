@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../lib/context.ts";
 import { route } from "../lib/route.ts";
@@ -6,37 +6,34 @@ import type { Services } from "../services.ts";
 import { parseWindow } from "./analytics.service.ts";
 
 /**
- * Records every request that reaches it, after the answer is built. Mounted
- * right after the access log so its timing covers the same work.
+ * Records one request after its answer is built. Called by the app's first
+ * middleware (src/app.ts), which already times the request for the access
+ * log: a middleware of its own cost an async frame per request, about a
+ * third of what request logging cost in all (bench/answer-cost.ts).
  *
  * @example
- * app.use(recordRequests(s));
+ * const record = requestRecorder(s);
+ * app.use(async (c, next) => { const t = performance.now(); await next(); record(c, performance.now() - t); });
  */
-export function recordRequests(s: Services): MiddlewareHandler<AppEnv> {
+export function requestRecorder(s: Services): (c: Context<AppEnv>, durationMs: number) => void {
   const { analytics } = s;
-  return async (c, next) => {
-    const start = performance.now();
-    try {
-      await next();
-    } finally {
-      const route = c.req.routePath;
-      // Static assets of the web UI would drown the API's numbers; they are the "*" fallback.
-      if (!(route === "*" && c.req.method === "GET" && !c.req.path.startsWith("/api/"))) {
-        analytics.record({
-          method: c.req.method,
-          route,
-          status: c.res.status,
-          durationMs: performance.now() - start,
-          requestId: c.get("requestId"),
-          ip: c.get("ip"),
-          url: c.req.url,
-          referer: c.req.header("referer"),
-          host: c.req.header("host"),
-          userAgent: c.req.header("user-agent"),
-          userId: c.get("user")?.id ?? null,
-        });
-      }
-    }
+  return (c, durationMs) => {
+    const route = c.req.routePath;
+    // Static assets of the web UI would drown the API's numbers; they are the "*" fallback.
+    if (route === "*" && c.req.method === "GET" && !c.req.path.startsWith("/api/")) return;
+    analytics.record({
+      method: c.req.method,
+      route,
+      status: c.res.status,
+      durationMs,
+      requestId: c.get("requestId"),
+      ip: c.get("ip"),
+      url: c.req.url,
+      referer: c.req.header("referer"),
+      host: c.req.header("host"),
+      userAgent: c.req.header("user-agent"),
+      userId: c.get("user")?.id ?? null,
+    });
   };
 }
 
