@@ -968,6 +968,8 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
   function fireDue(now: number) {
     let fired = 0;
     let more = false;
+    /** Slots fired per schedule name (the log line says which). */
+    const schedules: Record<string, number> = {};
     for (const s of store.cronAllInTx()) {
       let slots: number[] = [];
       const anchor = anchorOf(s);
@@ -991,10 +993,11 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
         const jobId = enqueueInTx(s.kind, payload, { idempotencyKey: `cron:${s.name}:${slot}` });
         store.cronFireJob(fireId, jobId);
         fired++;
+        schedules[s.name] = (schedules[s.name] ?? 0) + 1;
       }
       store.cronAdvance(s.id, slots[slots.length - 1]);
     }
-    return { fired, more };
+    return { fired, more, schedules };
   }
 
   let cronBusy = false;
@@ -1024,9 +1027,9 @@ export function queueService(deps: Deps, opts: QueueOptions = {}) {
     if (!due) return;
     cronBusy = true;
     track(db.write(() => fireDue(clock.now()))).then(
-      ({ fired, more }) => {
+      ({ fired, more, schedules }) => {
         cronBusy = false;
-        if (fired) log.info("cron fired", { fired });
+        if (fired) log.info("cron fired", { fired, schedules });
         if (more || cronAgain) {
           cronAgain = false;
           setImmediate(cronTick);

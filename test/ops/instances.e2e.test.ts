@@ -86,7 +86,8 @@ async function startBackground(name: string, roles: string): Promise<Background>
         try {
           const o = JSON.parse(line);
           if (o.msg === "listening") ready();
-          if (o.msg === "cron fired") bg.cronFired += o.fired;
+          // Only the XP ticker's slots: other schedules (the hourly queue.prune) may fire while the clock moves.
+          if (o.msg === "cron fired") bg.cronFired += o.schedules?.[XP_TICK_JOB] ?? 0;
         } catch {}
       }
     }
