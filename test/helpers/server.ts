@@ -5,6 +5,7 @@
  */
 import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -21,6 +22,18 @@ export interface ServerProc {
   /** SIGKILL and wait. */
   kill(): Promise<void>;
   cleanup(): void;
+}
+
+/** A TCP port on 127.0.0.1 that the kernel says is free right now. */
+export async function freePort(): Promise<number> {
+  return await new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
 }
 
 export function command(args: string[]): string[] {

@@ -11,11 +11,10 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { Database } from "bun:sqlite";
 import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { liveClient, type LiveClient } from "../helpers/live.ts";
-import { command, httpClient, startServer, type ServerProc } from "../helpers/server.ts";
+import { command, freePort, httpClient, startServer, type ServerProc } from "../helpers/server.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const EXAMPLE = join(ROOT, "deploy", "Caddyfile.instances");
@@ -23,16 +22,6 @@ setDefaultTimeout(60_000);
 const caddy = Bun.which("caddy");
 if (!caddy) console.log("caddy-instances.test: skipping: caddy is not installed (apt-get install caddy)");
 
-async function freePort(): Promise<number> {
-  return await new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 const caddyEnv = (dir: string) => ({ ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
 

@@ -11,11 +11,10 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { startServer, type ServerProc } from "../helpers/server.ts";
+import { freePort, startServer, type ServerProc } from "../helpers/server.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 // Each step runs the real binary (argon2, migrations); a busy shared box needs room.
@@ -23,16 +22,6 @@ setDefaultTimeout(60_000);
 const caddy = Bun.which("caddy");
 if (!caddy) console.log("caddy-proxy.test: skipping: caddy is not installed (apt-get install caddy)");
 
-async function freePort(): Promise<number> {
-  return await new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** Raw HTTP (no automatic decompression), so Content-Encoding and bytes are what Caddy sent. */
 function raw(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
