@@ -4,23 +4,11 @@
  * lost lease is reaped and retried (or DEAD), and the old claim can neither
  * renew nor complete.
  */
-import { afterEach, describe, expect, test } from "bun:test";
-import { testServices } from "../testing.ts";
+import { describe, expect, test } from "bun:test";
+import { queueTestKit, type QueueTestServices } from "./queue.testkit.ts";
 
-type S = ReturnType<typeof testServices>;
-const open: S[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    await s.queue.stop(100).catch(() => {});
-    s.cleanup();
-  }
-});
-const make = () => {
-  const s = testServices();
-  open.push(s);
-  return s;
-};
-const row = (s: S, id: number) => s.db.reader.query("SELECT * FROM jobs WHERE id = ?").get(id) as Record<string, any>;
+type S = QueueTestServices;
+const { make, row } = queueTestKit();
 const waitFor = async (fn: () => boolean) => {
   for (let i = 0; i < 200 && !fn(); i++) await Bun.sleep(5);
   expect(fn()).toBe(true);

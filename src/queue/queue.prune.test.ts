@@ -3,28 +3,18 @@
  * what goes, what stays, in how large bites, through which index. Time moves
  * only through the fake clock.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { parsePrometheus } from "../metrics/prom-parse.ts";
-import { testServices, T0 } from "../testing.ts";
+import { T0 } from "../testing.ts";
+import { queueTestKit, type QueueTestServices } from "./queue.testkit.ts";
 import { PRUNE_EVERY_MS, PRUNE_JOB, registerQueueJobs } from "./queue.jobs.ts";
 import { PermanentJobError } from "./queue.service.ts";
 import { PRUNE_FIRES_SQL, PRUNE_JOBS_SQL, queueStore } from "./queue.store.ts";
 
-type S = ReturnType<typeof testServices>;
+type S = QueueTestServices;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const open: S[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    await s.queue.stop(100).catch(() => {});
-    s.cleanup();
-  }
-});
-const make = (overrides: Record<string, string> = {}) => {
-  const s = testServices(overrides);
-  open.push(s);
-  return s;
-};
+const { make } = queueTestKit();
 
 /** A RUNNING row as another process's claim leaves it. */
 const leased = (s: S, o: { attempts: number; max: number; expires: number }) =>

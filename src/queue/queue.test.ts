@@ -1,22 +1,11 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { testServices, T0 } from "../testing.ts";
+import { describe, expect, test } from "bun:test";
+import { T0 } from "../testing.ts";
+import { queueTestKit, type QueueTestServices } from "./queue.testkit.ts";
 import { PermanentJobError, queueService, type JobContext } from "./queue.service.ts";
 import { queueStore } from "./queue.store.ts";
 
-type S = ReturnType<typeof testServices>;
-const open: S[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    await s.queue.stop(100).catch(() => {});
-    s.cleanup();
-  }
-});
-const make = () => {
-  const s = testServices();
-  open.push(s);
-  return s;
-};
-const row = (s: S, id: number) => s.db.reader.query("SELECT * FROM jobs WHERE id = ?").get(id) as Record<string, any>;
+type S = QueueTestServices;
+const { make, row } = queueTestKit();
 const deferred = () => {
   let resolve!: () => void;
   const p = new Promise<void>((r) => (resolve = r));
