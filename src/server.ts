@@ -119,6 +119,8 @@ export function startServer(s: Services, extra: Stoppable[] = []): Running {
       await s.analytics.stop().catch((err) => log.warn("analytics stop failed", { err }));
       await s.db.flush().catch(() => {});
       s.db.close();
+      // Nothing uses the request-path Redis connection any more (the hub closed its own with the realtime stop).
+      s.redis?.close();
       log.info("stopped");
       resolveDone();
     })());
