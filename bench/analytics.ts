@@ -19,17 +19,13 @@ import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { strOpt } from "./lib/args.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-};
-const SECONDS = Number(opt("seconds", "5"));
-const ROUNDS = Number(opt("rounds", "4"));
-const CONCURRENCY = Number(opt("concurrency", "32"));
+const SECONDS = Number(strOpt("seconds", "5"));
+const ROUNDS = Number(strOpt("rounds", "4"));
+const CONCURRENCY = Number(strOpt("concurrency", "32"));
 const ROOT = join(import.meta.dir, "..");
-const BIN = opt("bin", process.env.GAUNTLET_BIN ?? join(ROOT, "dist", "gauntlet"));
+const BIN = strOpt("bin", process.env.GAUNTLET_BIN ?? join(ROOT, "dist", "gauntlet"));
 if (!existsSync(BIN)) {
   console.error(`no binary at ${BIN}: run npm run build first (or pass --bin)`);
   process.exit(2);

@@ -16,16 +16,12 @@
  */
 import { huntFixture } from "../src/hunt/hunt.fixture.ts";
 import type { TestClient } from "../src/testing.ts";
+import { numOpt } from "./lib/args.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const ANSWERS = opt("answers", 40_000);
-const PLAYERS = opt("players", 2000);
-const WAVE = opt("wave", 500);
-const ROUNDS = opt("rounds", 3);
+const ANSWERS = numOpt("answers", 40_000);
+const PLAYERS = numOpt("players", 2000);
+const WAVE = numOpt("wave", 500);
+const ROUNDS = numOpt("rounds", 3);
 
 async function setup(analytics: boolean) {
   const f = await huntFixture({ puzzles: 10, settings: { answersPerMinute: 1_000_000, answersPerMinutePerIp: null }, overrides: { analytics: String(analytics) } });

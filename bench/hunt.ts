@@ -38,27 +38,20 @@ import { spawn } from "bun";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { numOpt, strOpt } from "./lib/args.ts";
 import { connect, type Conn } from "./lib/http1.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const PLAYERS = opt("players", 2000);
-const RATE = opt("rate", 10_000);
-const COMPARE = opt("compare-analytics", 0);
-const INSTANCES = opt("instances", 1);
+const PLAYERS = numOpt("players", 2000);
+const RATE = numOpt("rate", 10_000);
+const COMPARE = numOpt("compare-analytics", 0);
+const INSTANCES = numOpt("instances", 1);
 // Several instances share rate limits and realtime through Redis (README, Several instances).
-const REDIS = (() => {
-  const i = args.indexOf("--redis");
-  return i >= 0 ? args[i + 1] : "";
-})();
-const SECONDS = opt("seconds", 10);
-const RANKED = opt("ranked", 50_000);
-const RIGHT = opt("right", 0.05);
-const LB_REQUESTS = opt("lb-requests", 2000);
-const LB_CONCURRENCY = opt("lb-concurrency", 8);
+const REDIS = strOpt("redis", "");
+const SECONDS = numOpt("seconds", 10);
+const RANKED = numOpt("ranked", 50_000);
+const RIGHT = numOpt("right", 0.05);
+const LB_REQUESTS = numOpt("lb-requests", 2000);
+const LB_CONCURRENCY = numOpt("lb-concurrency", 8);
 
 const ROOT = join(import.meta.dir, "..");
 const BIN = process.env.GAUNTLET_BIN ?? join(ROOT, "dist", "gauntlet");
