@@ -46,6 +46,21 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 const cap = (s: string | null | undefined, n: number) => (s ? (s.length > n ? s.slice(0, n) : s) : null);
 
+/** `fn` with its results remembered for up to `max` distinct inputs (then forgotten all at once); empty input maps to null. */
+function memoized<T>(max: number, fn: (key: string) => T): (key: string | null | undefined) => T | null {
+  const cache = new Map<string, T>();
+  return (key) => {
+    if (!key) return null;
+    let v = cache.get(key);
+    if (v === undefined) {
+      v = fn(key);
+      if (cache.size >= max) cache.clear();
+      cache.set(key, v);
+    }
+    return v;
+  };
+}
+
 /** Keeps allow-listed values; other parameters appear by name only, so nobody learns their value. */
 export function sanitizeQuery(url: string | null | undefined): string | null {
   if (!url) return null;
@@ -159,32 +174,10 @@ export function analyticsService(deps: Deps, opts: AnalyticsOptions = {}) {
     if (salt === null) salt = store.saltRow()?.value ?? store.createSalt(Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex"));
     return "h:" + new Bun.CryptoHasher("sha256").update(salt).update(ip).digest("hex").slice(0, 16);
   };
-  // The same few clients send most requests: remember their mapped form (bounded).
-  const ipCache = new Map<string, string>();
-  const privacyIp = (ip: string | null | undefined) => {
-    if (!ip) return null;
-    if (mode === "full") return cap(ip, 64);
-    let v = ipCache.get(ip);
-    if (v === undefined) {
-      v = mode === "hash" ? hashIp(ip) : truncateIp(ip);
-      if (ipCache.size >= 10_000) ipCache.clear();
-      ipCache.set(ip, v);
-    }
-    return v;
-  };
-
-  // Most requests carry one of a few referers (our own pages): parse each once (bounded).
-  const refererCache = new Map<string, string | null>();
-  const refererOf = (ref: string | null | undefined) => {
-    if (!ref) return null;
-    let v = refererCache.get(ref);
-    if (v === undefined) {
-      v = sanitizeReferer(ref);
-      if (refererCache.size >= 1_000) refererCache.clear();
-      refererCache.set(ref, v);
-    }
-    return v;
-  };
+  // The same few clients and pages send most requests: remember each mapped form (bounded).
+  const ipOf = memoized(10_000, (ip: string) => (mode === "hash" ? hashIp(ip) : truncateIp(ip)));
+  const privacyIp = (ip: string | null | undefined) => (!ip ? null : mode === "full" ? cap(ip, 64) : ipOf(ip));
+  const refererOf = memoized(1_000, sanitizeReferer);
 
   const writeBatch = (rows: RequestRow[]) => {
     const roll = new Map<string, RollupDelta>();
