@@ -59,14 +59,16 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
     const start = performance.now();
     await next();
     const ms = performance.now() - start;
-    record(c, ms);
+    // Hono builds the matched-route list anew on each read: once for both records.
+    const route = c.req.routePath;
+    record(c, route, ms);
     // The access line only at info or below; its fields are not even gathered otherwise.
     if (!accessLog) return;
     log.info("request", {
       reqId: c.get("requestId"),
       method: c.req.method,
       path: c.req.path,
-      route: c.req.routePath,
+      route,
       status: c.res.status,
       ms: Math.round(ms * 100) / 100,
       ip: c.get("ip"),
@@ -99,17 +101,15 @@ export function buildApp(s: Services, extraRoutes: RouteDef[] = []) {
   // declared Content-Length (without Transfer-Encoding) is checked as a
   // number: the HTTP parser reads exactly that many bytes, never more.
   // Anything else (chunked, or a Request built in process) takes Hono's path.
-  const limitStream = bodyLimit({
-    maxSize: config.bodyLimitBytes,
-    onError: () => {
-      throw new AppError("payload_too_large", `The request body is larger than ${config.bodyLimitBytes} bytes.`);
-    },
-  });
+  const tooLarge = () => {
+    throw new AppError("payload_too_large", `The request body is larger than ${config.bodyLimitBytes} bytes.`);
+  };
+  const limitStream = bodyLimit({ maxSize: config.bodyLimitBytes, onError: tooLarge });
   app.use("/api/*", (c, next) => {
     const headers = c.req.raw.headers;
     const len = headers.get("content-length");
     if (len === null || headers.has("transfer-encoding")) return limitStream(c, next);
-    if (!(Number(len) <= config.bodyLimitBytes)) throw new AppError("payload_too_large", `The request body is larger than ${config.bodyLimitBytes} bytes.`);
+    if (!(Number(len) <= config.bodyLimitBytes)) tooLarge();
     return next();
   });
 

@@ -13,12 +13,11 @@ import { parseWindow } from "./analytics.service.ts";
  *
  * @example
  * const record = requestRecorder(s);
- * app.use(async (c, next) => { const t = performance.now(); await next(); record(c, performance.now() - t); });
+ * app.use(async (c, next) => { const t = performance.now(); await next(); record(c, c.req.routePath, performance.now() - t); });
  */
-export function requestRecorder(s: Services): (c: Context<AppEnv>, durationMs: number) => void {
+export function requestRecorder(s: Services): (c: Context<AppEnv>, route: string, durationMs: number) => void {
   const { analytics } = s;
-  return (c, durationMs) => {
-    const route = c.req.routePath;
+  return (c, route, durationMs) => {
     // Static assets of the web UI would drown the API's numbers; they are the "*" fallback.
     if (route === "*" && c.req.method === "GET" && !c.req.path.startsWith("/api/")) return;
     analytics.record({
