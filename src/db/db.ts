@@ -154,11 +154,9 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
 
   /** BEGIN IMMEDIATE without waiting: false when another process holds the write lock. */
   const tryBegin = (): boolean => {
-    if (inTx) throw new Error("nested write transaction: call store functions with the tx you were given");
     noWait();
     try {
-      st.begin.run();
-      inTx = true;
+      beginOrThrow();
       return true;
     } catch (e) {
       if (isBusy(e)) return false;
