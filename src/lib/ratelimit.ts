@@ -146,6 +146,12 @@ export function redisRateLimiter(link: RedisLink, clock: Clock, log: Logger, opt
   let seq = 0;
   let degraded = false;
 
+  const lost = (err: unknown) => {
+    if (!degraded) log.warn("rate limits: redis unavailable, limiting in this process until it is back", { err: (err as Error).message });
+    degraded = true;
+  };
+
+  /** Several rules only when counting (hitAll); a peek is always of one rule. */
   async function run(rules: RateRule[], count: boolean): Promise<RateResult> {
     const now = clock.now();
     const args = [String(now), `${origin}:${++seq}`, count ? "1" : "0"];
@@ -155,9 +161,8 @@ export function redisRateLimiter(link: RedisLink, clock: Clock, log: Logger, opt
     try {
       out = await link.eval(SLIDING_WINDOW, rules.map((r) => ns + r.key), args);
     } catch (err) {
-      if (!degraded) log.warn("rate limits: redis unavailable, limiting in this process until it is back", { err: (err as Error).message });
-      degraded = true;
-      return count ? local.hitAll(rules) : peekAll(rules);
+      lost(err);
+      return count ? local.hitAll(rules) : local.peek(rules[0].key, rules[0].limit, rules[0].windowMs);
     }
     if (degraded) log.info("rate limits: shared through redis again");
     degraded = false;
@@ -165,12 +170,6 @@ export function redisRateLimiter(link: RedisLink, clock: Clock, log: Logger, opt
     rules.forEach((r, i) => {
       if (out[i]) retryAfter = Math.max(retryAfter, retryAfterOf(Number(out[i]), r.windowMs, now));
     });
-    return retryAfter ? { ok: false, retryAfter } : OK;
-  }
-
-  async function peekAll(rules: RateRule[]): Promise<RateResult> {
-    let retryAfter = 0;
-    for (const r of rules) retryAfter = Math.max(retryAfter, (await local.peek(r.key, r.limit, r.windowMs)).retryAfter);
     return retryAfter ? { ok: false, retryAfter } : OK;
   }
 
@@ -184,8 +183,7 @@ export function redisRateLimiter(link: RedisLink, clock: Clock, log: Logger, opt
       try {
         await link.send("DEL", [ns + key]);
       } catch (err) {
-        if (!degraded) log.warn("rate limits: redis unavailable, limiting in this process until it is back", { err: (err as Error).message });
-        degraded = true;
+        lost(err);
       }
     },
   };
