@@ -24,6 +24,20 @@ export interface ServerProc {
   cleanup(): void;
 }
 
+/** Calls `onLine` with each complete line of a child process's output (its JSON log lines), until the stream ends. */
+export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  }
+}
+
 /** A TCP port on 127.0.0.1 that the kernel says is free right now. */
 export async function freePort(): Promise<number> {
   return await new Promise((res, rej) => {
@@ -54,27 +68,17 @@ export async function startServer(opts: { dataDir?: string; port?: number; args?
   let resolveUrl!: (u: string) => void;
   let rejectUrl!: (e: Error) => void;
   const urlP = new Promise<string>((res, rej) => ((resolveUrl = res), (rejectUrl = rej)));
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (logs.length < 20000) logs.push(line);
-        if (line.includes('"msg":"listening"')) {
-          try {
-            const u = JSON.parse(line).url;
-            if (u) resolveUrl(u);
-          } catch {}
-        }
-      }
+  const onLine = (line: string) => {
+    if (logs.length < 20000) logs.push(line);
+    if (line.includes('"msg":"listening"')) {
+      try {
+        const u = JSON.parse(line).url;
+        if (u) resolveUrl(u);
+      } catch {}
     }
   };
-  void pump(proc.stdout as ReadableStream<Uint8Array>);
-  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  void readLines(proc.stdout as ReadableStream<Uint8Array>, onLine);
+  void readLines(proc.stderr as ReadableStream<Uint8Array>, onLine);
   void proc.exited.then((code) => rejectUrl(new Error(`server exited (${code}) before listening:\n${logs.slice(-30).join("\n")}`)));
   const timer = setTimeout(() => rejectUrl(new Error(`server did not start in time:\n${logs.slice(-30).join("\n")}`)), opts.timeoutMs ?? 20000);
   const url = await urlP.finally(() => clearTimeout(timer));

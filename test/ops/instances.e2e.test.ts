@@ -27,7 +27,7 @@ import { silentLogger } from "../../src/lib/log.ts";
 import { MULTIVAC_JOB } from "../../src/multivac/multivac.service.ts";
 import { XP_TICK_JOB } from "../../src/hunt/hunt.jobs.ts";
 import { liveClient, type LiveClient } from "../helpers/live.ts";
-import { command, httpClient, startServer, type ServerProc } from "../helpers/server.ts";
+import { command, httpClient, readLines, startServer, type ServerProc } from "../helpers/server.ts";
 
 const REDIS = "redis://127.0.0.1:6379";
 const JOBS = 10_000;
@@ -73,27 +73,17 @@ async function startBackground(name: string, roles: string): Promise<Background>
   const bg: Background = { name, proc, logs: [], cronFired: 0 };
   let ready!: () => void;
   const listening = new Promise<void>((r) => (ready = r));
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (bg.logs.length < 5000) bg.logs.push(line);
-        try {
-          const o = JSON.parse(line);
-          if (o.msg === "listening") ready();
-          // Only the XP ticker's slots: other schedules (the hourly queue.prune) may fire while the clock moves.
-          if (o.msg === "cron fired") bg.cronFired += o.schedules?.[XP_TICK_JOB] ?? 0;
-        } catch {}
-      }
-    }
+  const onLine = (line: string) => {
+    if (bg.logs.length < 5000) bg.logs.push(line);
+    try {
+      const o = JSON.parse(line);
+      if (o.msg === "listening") ready();
+      // Only the XP ticker's slots: other schedules (the hourly queue.prune) may fire while the clock moves.
+      if (o.msg === "cron fired") bg.cronFired += o.schedules?.[XP_TICK_JOB] ?? 0;
+    } catch {}
   };
-  void pump(proc.stdout as ReadableStream<Uint8Array>);
-  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  void readLines(proc.stdout as ReadableStream<Uint8Array>, onLine);
+  void readLines(proc.stderr as ReadableStream<Uint8Array>, onLine);
   const died = proc.exited.then((code) => {
     throw new Error(`${name} exited (${code}) before listening:\n${bg.logs.slice(-20).join("\n")}`);
   });

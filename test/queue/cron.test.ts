@@ -11,6 +11,7 @@ import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readLines } from "../helpers/server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gauntlet-cron2-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,24 +28,14 @@ function start(name: string, carried = 0): Proc {
   const p = spawn([process.execPath, "run", join(import.meta.dir, "cron-proc.ts"), dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   let onReady!: () => void;
   const proc: Proc = { name, p, fired: carried, lines: [], ready: new Promise((r) => (onReady = r)) };
-  void (async () => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of p.stdout) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        proc.lines.push(line);
-        try {
-          const o = JSON.parse(line);
-          if (o.msg === "ready") onReady();
-          if (o.msg === "cron fired") proc.fired += o.fired;
-        } catch {}
-      }
-    }
-  })();
+  void readLines(p.stdout, (line) => {
+    proc.lines.push(line);
+    try {
+      const o = JSON.parse(line);
+      if (o.msg === "ready") onReady();
+      if (o.msg === "cron fired") proc.fired += o.fired;
+    } catch {}
+  });
   return proc;
 }
 
