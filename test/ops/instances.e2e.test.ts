@@ -16,7 +16,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { RedisClient, spawn, type Subprocess } from "bun";
+import { spawn, type Subprocess } from "bun";
+import { REDIS, redisUp } from "../helpers/redis.ts";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,23 +30,11 @@ import { XP_TICK_JOB } from "../../src/hunt/hunt.jobs.ts";
 import { liveClient, type LiveClient } from "../helpers/live.ts";
 import { command, httpClient, readLines, startServer, type ServerProc } from "../helpers/server.ts";
 
-const REDIS = "redis://127.0.0.1:6379";
 const JOBS = 10_000;
 // Enough puzzles that no load client finishes the hunt (answers after the last one are refused, not written).
 const PUZZLES = 20;
 setDefaultTimeout(60_000);
 
-async function redisUp(): Promise<boolean> {
-  const c = new RedisClient(REDIS, { connectionTimeout: 1000, autoReconnect: false });
-  try {
-    await c.connect();
-    return (await c.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    c.close();
-  }
-}
 
 const redis = await redisUp();
 if (!redis) console.log("instances.e2e: SKIP: Redis on 127.0.0.1:6379 is unreachable (the instances share their live hub through it)");

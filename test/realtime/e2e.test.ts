@@ -4,14 +4,13 @@
  * binary when GAUNTLET_BIN is set.
  */
 import { afterAll, expect, test } from "bun:test";
-import { RedisClient } from "bun";
+import { REDIS, redisUp } from "../helpers/redis.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { liveClient, type LiveClient } from "../helpers/live.ts";
 import { startServer, type ServerProc } from "../helpers/server.ts";
 
-const REDIS = "redis://127.0.0.1:6379";
 const procs: ServerProc[] = [];
 const dirs: string[] = [];
 afterAll(() => {
@@ -19,17 +18,6 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function redisUp(): Promise<boolean> {
-  const c = new RedisClient(REDIS, { connectionTimeout: 1000, autoReconnect: false });
-  try {
-    await c.connect();
-    return (await c.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    c.close();
-  }
-}
 
 /** Publishes through the organiser API: an announcement is stored and pushed on event:<id>. */
 async function announce(base: string, cookie: string, eventId: number, body: string) {
