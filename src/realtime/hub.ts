@@ -6,17 +6,23 @@
  * it, and `onResync` asks the service to re-read every live topic after the
  * hub reconnects.
  *
+ * Redis when configured, else PostgreSQL's LISTEN/NOTIFY when that is the
+ * database, else one process needs no hub.
+ *
  * @example
  * const hub = config.redisUrl ? redisHub(config.redisUrl, log) : localHub();
  * hub.onMessage((topic, seq, data) => fanOut(topic, seq, data));
  */
 import { RedisClient } from "bun";
+import postgres from "postgres";
+import { parsePgUrl, schemaKey } from "../db/pg/compat.ts";
 import type { Logger } from "../lib/log.ts";
 
-export type HubListener = (topic: string, seq: number, data: string) => void;
+/** `data` null: the hub could not carry the payload (too large); read (topic, seq) from the database. */
+export type HubListener = (topic: string, seq: number, data: string | null) => void;
 
 export interface Hub {
-  readonly kind: "local" | "redis";
+  readonly kind: "local" | "redis" | "postgres";
   /** Tells the other processes; never delivers back to this one. */
   publish(topic: string, seq: number, data: string): void;
   onMessage(fn: HubListener): void;
@@ -40,6 +46,33 @@ export function localHub(): Hub {
 
 export const REDIS_CHANNEL = "gauntlet:realtime";
 
+/** A seq field ending in this says the data was left out (too large for the hub); see pgHub. */
+const OMITTED = "*";
+
+/** Parses one hub frame and hands it to the listeners, unless it is this process's own. */
+function receiver(origin: string, listeners: HubListener[], log: Logger) {
+  return (raw: string) => {
+    // origin \n topic \n seq \n data: split on the first three newlines only, data is JSON and may hold none.
+    const a = raw.indexOf("\n");
+    const b = raw.indexOf("\n", a + 1);
+    const c = raw.indexOf("\n", b + 1);
+    if (a < 0 || b < 0 || c < 0) return;
+    if (raw.slice(0, a) === origin) return;
+    const topic = raw.slice(a + 1, b);
+    const omitted = raw[c - 1] === OMITTED;
+    const seq = Number(raw.slice(b + 1, omitted ? c - 1 : c));
+    if (!Number.isSafeInteger(seq) || seq < 1) return;
+    const data = omitted ? null : raw.slice(c + 1);
+    for (const fn of listeners) {
+      try {
+        fn(topic, seq, data);
+      } catch (err) {
+        log.error("realtime hub listener failed", { err });
+      }
+    }
+  };
+}
+
 /**
  * Redis pub/sub with Bun's built-in client. One channel for every topic: an
  * appliance has few instances and few topics, and one channel means a
@@ -60,25 +93,7 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
   let warnedPublish = false;
 
-  const onRaw = (raw: string) => {
-    // origin \n topic \n seq \n data: split on the first three newlines only, data is JSON and may hold none.
-    const a = raw.indexOf("\n");
-    const b = raw.indexOf("\n", a + 1);
-    const c = raw.indexOf("\n", b + 1);
-    if (a < 0 || b < 0 || c < 0) return;
-    if (raw.slice(0, a) === origin) return;
-    const topic = raw.slice(a + 1, b);
-    const seq = Number(raw.slice(b + 1, c));
-    if (!Number.isSafeInteger(seq) || seq < 1) return;
-    const data = raw.slice(c + 1);
-    for (const fn of listeners) {
-      try {
-        fn(topic, seq, data);
-      } catch (err) {
-        log.error("realtime hub listener failed", { err });
-      }
-    }
-  };
+  const onRaw = receiver(origin, listeners, log);
 
   async function connectSub(first: boolean): Promise<void> {
     const client = new RedisClient(url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000 });
@@ -165,6 +180,96 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
         } catch {}
       }
       sub = pub = null;
+    },
+  };
+}
+
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
+const PG_NOTIFY_MAX = 7999;
+
+/** The default LISTEN channel: one per schema, so test schemas sharing a database never hear each other. */
+export const pgChannel = (schema: string) => `gauntlet_rt_${(schemaKey(schema) >>> 0).toString(16)}`;
+
+/**
+ * LISTEN/NOTIFY on the PostgreSQL that already holds the data: several
+ * instances fan out without Redis. Same frames and origin filter as redisHub.
+ *
+ * A frame too large for NOTIFY goes out without its data (seq marked
+ * OMITTED); receivers get data null and read the message from the database.
+ *
+ * postgres-js LISTENs on a connection of its own and, when that connection
+ * drops, reconnects and LISTENs again by itself, calling onlisten each time
+ * (checked on 3.4.9, also when the first attempt failed at boot). Any
+ * onlisten after start() is such a re-listen, and asks for a resync.
+ * Publishing shares the client's one pooled connection.
+ */
+export function pgHub(databaseUrl: string, log: Logger, opts: { channel?: string } = {}): Hub {
+  const target = parsePgUrl(databaseUrl);
+  const channel = opts.channel ?? pgChannel(target.schema);
+  const origin = crypto.randomUUID().slice(0, 12);
+  const listeners: HubListener[] = [];
+  const resyncs: Array<() => void> = [];
+  let sql: postgres.Sql | null = null;
+  let started = false;
+  let stopped = false;
+  let warnedPublish = false;
+
+  const onListen = () => {
+    if (stopped || !started) return;
+    log.info("realtime postgres listener back");
+    for (const fn of resyncs) fn();
+  };
+
+  return {
+    kind: "postgres",
+    publish(topic, seq, data) {
+      if (!sql || stopped) return;
+      let payload = `${origin}\n${topic}\n${seq}\n${data}`;
+      if (Buffer.byteLength(payload) > PG_NOTIFY_MAX) payload = `${origin}\n${topic}\n${seq}${OMITTED}\n`;
+      sql`SELECT pg_notify(${channel}, ${payload})`.then(
+        () => {
+          warnedPublish = false;
+        },
+        (err) => {
+          // Receivers recover from the database on their next message or resync; say so once per outage.
+          if (!warnedPublish && !stopped) log.warn("realtime postgres notify failed", { err: (err as Error).message });
+          warnedPublish = true;
+        },
+      );
+    },
+    onMessage(fn) {
+      listeners.push(fn);
+    },
+    onResync(fn) {
+      resyncs.push(fn);
+    },
+    async start() {
+      sql = postgres(target.url, {
+        max: 1,
+        fetch_types: false,
+        onnotice: () => {},
+        connect_timeout: 3,
+        // Reconnects (the listener's too) back off to at most 5 s, as redisHub does.
+        backoff: (n: number) => Math.min(0.1 * 2 ** n, 5),
+        connection: { application_name: "gauntlet-realtime" },
+      });
+      const onRaw = receiver(origin, listeners, log);
+      // Postgres down at boot must not stop the server: postgres-js keeps retrying the LISTEN, and onListen resyncs when it lands.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const ready = sql.listen(channel, onRaw, onListen).then(
+        () => "ok" as const,
+        (err) => log.warn("realtime postgres listener could not connect; retrying", { err: (err as Error).message }),
+      );
+      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), 3500)));
+      if ((await Promise.race([ready, late])) === "late") log.warn("realtime postgres not reachable yet; serving local clients meanwhile");
+      clearTimeout(timer);
+      started = true;
+    },
+    async stop() {
+      stopped = true;
+      const s = sql;
+      sql = null;
+      await s?.end({ timeout: 1 }).catch(() => {});
     },
   };
 }

@@ -28,7 +28,7 @@ import type { Context } from "hono";
 import type { Drizzle } from "../db/db.ts";
 import type { AppEnv, Deps, SessionUser } from "../lib/context.ts";
 import { AppError } from "../lib/errors.ts";
-import { localHub, redisHub, type Hub } from "./hub.ts";
+import { localHub, pgHub, redisHub, type Hub } from "./hub.ts";
 import { parseClientMessage, CLOSE } from "./realtime.protocol.ts";
 import { realtimeStore } from "./realtime.store.ts";
 
@@ -119,7 +119,9 @@ const msgFrame = (topic: string, seq: number, data: string) => `{"type":"msg","t
 export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
   const { db, clock, config, log } = deps;
   const store = realtimeStore(db);
-  const hub = opts.hub ?? (config.redisUrl ? redisHub(config.redisUrl, log, { channel: `${config.redisPrefix}realtime` }) : localHub());
+  const hub =
+    opts.hub ??
+    (config.redisUrl ? redisHub(config.redisUrl, log, { channel: `${config.redisPrefix}realtime` }) : config.databaseUrl ? pgHub(config.databaseUrl, log) : localHub());
   const retainCount = config.realtimeRetainCount;
   const retainMs = config.realtimeRetainMinutes * 60_000;
   const maxPayload = opts.maxPayloadBytes ?? 4096;
@@ -250,11 +252,13 @@ export function realtimeService(deps: Deps, opts: RealtimeOptions = {}) {
     }
   }
 
-  function fanOut(topic: string, seq: number, data: string) {
+  function fanOut(topic: string, seq: number, data: string | null) {
     const subs = topics.get(topic);
     if (!subs) return;
     const last = lastFanned.get(topic) ?? 0;
     if (seq <= last) return;
+    // No data: the hub could not carry it (too large), so the message is read from the database with any gap before it.
+    if (data === null) return catchUp(topic, subs, last, seq);
     if (seq > last + 1) catchUp(topic, subs, last, seq - 1);
     lastFanned.set(topic, seq);
     deliver(subs, topic, seq, data);
