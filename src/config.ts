@@ -47,7 +47,7 @@ export const SETTINGS = [
   S("loginFailuresPerAccountIp", { type: "int", min: 1, max: 1_000_000 }, 10, "Failed logins per (account, IP) per 15 minutes."),
   S("loginFailuresPerAccount", { type: "int", min: 1, max: 1_000_000 }, 100, "Failed logins per account from all IPs per hour (a high ceiling against distributed guessing)."),
   S("signupPerIpPerHour", { type: "int", min: 1, max: 1_000_000 }, 60, "Signups per client IP per hour."),
-  S("databaseUrl", { type: "string" }, "", "postgres://… to use PostgreSQL instead of the embedded SQLite."),
+  S("databaseUrl", { type: "string" }, "", "postgres://… to use PostgreSQL instead of the embedded SQLite (`?schema=name` for a schema other than public; run `gauntlet migrate` first)."),
   S("redisUrl", { type: "string" }, "", "redis://… for pub/sub, shared rate limits and the leaderboard cache across instances."),
   S("redisPrefix", { type: "string" }, "gauntlet:", "Prefix of the Redis keys (rate limits, leaderboard cache) and of the realtime pub/sub channel, so several deployments can share one Redis."),
   S("metricsToken", { type: "string" }, "", "Bearer token for /metrics; empty serves it to loopback only."),

@@ -8,7 +8,7 @@ import { eq, sql } from "drizzle-orm";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
 import { openDb, type Db } from "./db/db.ts";
-import { migrate } from "./db/migrate.ts";
+import { migrate, pendingMigrations } from "./db/migrate.ts";
 import { kv } from "./db/schema/index.ts";
 import { fakeClock, systemClock, type Clock } from "./lib/clock.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
@@ -17,6 +17,14 @@ import { redisLink } from "./lib/redis.ts";
 import { createServices, type Services } from "./services.ts";
 
 export const dbPath = (config: Config) => join(config.dataDir, "gauntlet.db");
+/** What openDb opens: the PostgreSQL URL when one is configured, else the SQLite file in the data dir. */
+export const dbTarget = (config: Config) => config.databaseUrl || dbPath(config);
+
+export class PendingMigrationsError extends Error {
+  constructor(readonly pending: string[]) {
+    super(`the database needs ${pending.length} migration(s) (${pending.join(", ")}): run \`gauntlet migrate\` first`);
+  }
+}
 
 /** The fake clock resumes where it was, so a restart never moves time backwards. */
 function makeClock(config: Config, db: Db): Clock {
@@ -43,6 +51,7 @@ function makeClock(config: Config, db: Db): Clock {
 }
 
 export interface CoreOptions {
+  /** Apply pending migrations. Default: on SQLite yes; on PostgreSQL no (`gauntlet migrate` does), and a pending one is an error. */
   migrate?: boolean;
   log?: Logger;
   clock?: Clock;
@@ -50,10 +59,16 @@ export interface CoreOptions {
 
 export function openCore(config: Config, opts: CoreOptions = {}): Services {
   const log = opts.log ?? createLogger(config.logLevel);
-  const db = openDb(dbPath(config));
-  if (opts.migrate !== false) {
+  const db = openDb(dbTarget(config));
+  if (opts.migrate ?? db.dialect === "sqlite") {
     const applied = migrate(db);
     if (applied.length) log.info("migrations applied", { applied });
+  } else if (db.dialect === "postgres") {
+    const pending = pendingMigrations(db);
+    if (pending.length) {
+      db.close();
+      throw new PendingMigrationsError(pending);
+    }
   }
   const clock = opts.clock ?? makeClock(config, db);
   const redis = config.redisUrl ? redisLink(config.redisUrl, log, { prefix: config.redisPrefix }) : null;

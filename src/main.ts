@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, SETTINGS, flagName, envName, type Config } fro
 import { openCore } from "./core.ts";
 import { openDb } from "./db/db.ts";
 import { migrate } from "./db/migrate.ts";
-import { dbPath } from "./core.ts";
+import { dbTarget, PendingMigrationsError } from "./core.ts";
 import { seedDemo, DEMO_ORGANISER, DEMO_PASSWORD, DEMO_PLAYERS } from "./demo/seed.ts";
 import { randomToken } from "./auth/auth.service.ts";
 import { handleSignals, startServer } from "./server.ts";
@@ -140,11 +140,11 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   migrate: {
-    usage: "gauntlet migrate [--data DIR]",
-    summary: "Apply pending schema migrations and exit.",
+    usage: "gauntlet migrate [--data DIR] [--database-url postgres://…]",
+    summary: "Apply pending schema migrations and exit (on PostgreSQL, the only command that does).",
     async run(_p, cfgFlags) {
       const config = loadConfig({ flags: cfgFlags });
-      const db = openDb(dbPath(config));
+      const db = openDb(dbTarget(config));
       const applied = migrate(db);
       db.close();
       console.log(applied.length ? `applied: ${applied.join(", ")}` : "up to date");
@@ -327,6 +327,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ConfigError || e instanceof UsageError) {
       console.error(`error: ${e.message}`);
       return 2;
+    }
+    if (e instanceof PendingMigrationsError) {
+      console.error(`error: ${e.message}`);
+      return 1;
     }
     console.error(e);
     return 1;

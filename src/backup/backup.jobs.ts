@@ -25,6 +25,11 @@ export function selfCommand(): string[] | null {
 
 export async function registerBackupJobs(s: Services, opts: { inProcess?: boolean } = {}) {
   const { config, log } = s;
+  // A backup archive holds the SQLite file; a PostgreSQL store is backed up with the database's own tools.
+  if (s.db.dialect === "postgres") {
+    if (config.backupCron) log.warn("backupCron is ignored on PostgreSQL: back the database up with pg_dump, and copy <data>/blobs", { backupCron: config.backupCron });
+    return;
+  }
   const dir = join(config.dataDir, "backups");
   s.queue.register(BACKUP_JOB, async () => {
     // A real timestamp: a frozen fake clock would give every backup the same name.

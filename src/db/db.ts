@@ -26,6 +26,7 @@ import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../lib/errors.ts";
+import { PgDatabase } from "./pg/compat.ts";
 import * as schema from "./schema/index.ts";
 
 /** Longest a write waits for another process's write lock, in ms (group commit and transaction() alike). */
@@ -37,7 +38,9 @@ export type Schema = typeof schema;
 export type Drizzle = BunSQLiteDatabase<Schema>;
 
 export interface Db {
+  /** The SQLite file, or the postgres:// URL without its password. */
   readonly path: string;
+  readonly dialect: "sqlite" | "postgres";
   /** Raw writer connection; use only inside write()/transaction() bodies. */
   readonly writer: Database;
   /** Raw reader connection (query_only). */
@@ -94,14 +97,33 @@ const isBusy = (e: unknown) => {
 export const lockTimeoutError = (waitedMs: number) =>
   new AppError("database_busy", `The database is busy: another process held its write lock for ${Math.round(waitedMs)} ms. Try again in a moment.`, { retryAfter: 1 });
 
+export const isPostgresUrl = (s: string) => /^postgres(ql)?:\/\//.test(s);
+
+/** Hides the password of a postgres:// URL (logs, /metrics, errors). */
+export const redactUrl = (s: string) => {
+  if (!isPostgresUrl(s)) return s;
+  const u = new URL(s);
+  if (u.password) u.password = "***";
+  return u.toString();
+};
+
+/**
+ * `path`: a SQLite file, ":memory:", or a postgres:// URL (`?schema=name` picks
+ * the schema). On PostgreSQL the writer and reader are PgDatabase connections
+ * (src/db/pg/compat.ts) with bun:sqlite's surface, so everything below, the
+ * group commit included, is the same code for both.
+ */
 export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const memory = path === ":memory:";
-  if (!memory) mkdirSync(dirname(path), { recursive: true });
-  const writer = new Database(path, { create: true, strict: true });
+  const pg = isPostgresUrl(path);
+  if (!memory && !pg) mkdirSync(dirname(path), { recursive: true });
+  const writer = pg ? (new PgDatabase(path) as unknown as Database) : new Database(path, { create: true, strict: true });
   applyPragmas(writer, false);
   // An in-memory database is private to its connection, so it reads through the writer.
-  const reader = memory ? writer : new Database(path, { readonly: true, strict: true });
+  const reader = memory ? writer : pg ? (new PgDatabase(path, { readonly: true }) as unknown as Database) : new Database(path, { readonly: true, strict: true });
   if (!memory) applyPragmas(reader, true);
+  // Other processes' commits, for `PRAGMA data_version` (the queue's wake-up); best effort.
+  if (pg) (writer as unknown as PgDatabase).listen().catch(() => {});
 
   const w = drizzle({ client: writer, schema });
   const r = memory ? w : drizzle({ client: reader, schema });
@@ -247,7 +269,8 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   };
 
   const db: Db = {
-    path,
+    path: redactUrl(path),
+    dialect: pg ? "postgres" : "sqlite",
     writer,
     reader,
     w,

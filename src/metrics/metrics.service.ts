@@ -57,7 +57,10 @@ export function metricsService(deps: { db: Db }) {
   const collectors: Collector[] = [];
   const started = Date.now();
 
-  const tableExists = (name: string) => !!db.reader.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
+  const tableExists = (name: string) =>
+    db.dialect === "postgres"
+      ? !!db.reader.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?").get(name)
+      : !!db.reader.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
 
   const service = {
     observeRequest(method: string, route: string, status: number, ms: number) {
@@ -140,15 +143,24 @@ export function metricsService(deps: { db: Db }) {
         }
       } catch {}
 
-      const { page_count } = db.reader.query("PRAGMA page_count").get() as { page_count: number };
-      const { page_size } = db.reader.query("PRAGMA page_size").get() as { page_size: number };
-      let wal = 0;
-      try {
-        wal = statSync(db.path + "-wal").size;
-      } catch {}
-      family("gauntlet_database_bytes", "gauge", "Size of the SQLite store: main file (pages) and write-ahead log.");
-      sample("gauntlet_database_bytes", page_count * page_size, { file: "main" });
-      sample("gauntlet_database_bytes", wal, { file: "wal" });
+      if (db.dialect === "postgres") {
+        // The schema's tables and indexes (the database may hold other schemas and other apps).
+        const { bytes } = db.reader
+          .query("SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'")
+          .get() as { bytes: number };
+        family("gauntlet_database_bytes", "gauge", "Size of the PostgreSQL schema's tables with their indexes and TOAST.");
+        sample("gauntlet_database_bytes", bytes, { file: "main" });
+      } else {
+        const { page_count } = db.reader.query("PRAGMA page_count").get() as { page_count: number };
+        const { page_size } = db.reader.query("PRAGMA page_size").get() as { page_size: number };
+        let wal = 0;
+        try {
+          wal = statSync(db.path + "-wal").size;
+        } catch {}
+        family("gauntlet_database_bytes", "gauge", "Size of the SQLite store: main file (pages) and write-ahead log.");
+        sample("gauntlet_database_bytes", page_count * page_size, { file: "main" });
+        sample("gauntlet_database_bytes", wal, { file: "wal" });
+      }
       family("gauntlet_database_commits_total", "counter", "Group commits and the write bodies they carried.");
       sample("gauntlet_database_commits_total", db.stats.batches, { kind: "batches" });
       sample("gauntlet_database_commits_total", db.stats.writes, { kind: "writes" });
