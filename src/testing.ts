@@ -13,22 +13,55 @@ import { buildApp } from "./app.ts";
 import { loadConfig, type Config } from "./config.ts";
 import { openCore } from "./core.ts";
 import { fakeClock } from "./lib/clock.ts";
-import { silentLogger, type Logger } from "./lib/log.ts";
+import { createLogger, silentLogger, type Logger } from "./lib/log.ts";
 import type { Services } from "./services.ts";
+import type { Db } from "./db/db.ts";
+import type { PgDatabase } from "./db/pg/compat.ts";
+
+function dropTestSchema(db: Db) {
+  const w = db.writer as unknown as PgDatabase;
+  w.execRaw(`DROP SCHEMA IF EXISTS "${w.target.schema}" CASCADE`);
+}
 
 export const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+
+/**
+ * The test matrix: with GAUNTLET_TEST_DATABASE_URL=postgres://… every test
+ * database is a fresh PostgreSQL schema instead of a SQLite file (scripts/test.sh
+ * runs the suite once each way).
+ */
+export const TEST_PG_URL = process.env.GAUNTLET_TEST_DATABASE_URL ?? "";
+export const onPostgres = TEST_PG_URL !== "";
+
+/** The database URL of a test data dir on the PostgreSQL leg: one schema per dir, so a restart finds its data. */
+export function testDatabaseUrl(dataDir: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193);
+  const u = new URL(TEST_PG_URL);
+  u.searchParams.set("schema", `t_${(h >>> 0).toString(36)}_${dataDir.length}`);
+  return u.toString();
+}
+
+/** describe() for behaviour of the embedded SQLite store only (file, WAL, backup of the file); says why on the PostgreSQL leg. */
+export function sqliteOnly(why: string): boolean {
+  if (onPostgres) console.log(`skip on PostgreSQL: ${why}`);
+  return onPostgres;
+}
 
 export function testServices(overrides: Record<string, string> = {}, opts: { log?: Logger; start?: number } = {}): Services & { cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), "gauntlet-test-"));
   const config: Config = loadConfig({
-    flags: { data: dir, ...overrides },
+    flags: { data: dir, ...(onPostgres ? { "database-url": testDatabaseUrl(dir) } : {}), ...overrides },
     env: { GAUNTLET_ENV: "test", GAUNTLET_FAKE_CLOCK: "1" },
     noFile: true,
   });
-  const s = openCore(config, { log: opts.log ?? silentLogger(), clock: fakeClock(opts.start ?? T0) });
+  // GAUNTLET_TEST_LOG=error shows what a silent test server logged (a 500's cause).
+  const log = opts.log ?? (process.env.GAUNTLET_TEST_LOG ? createLogger(process.env.GAUNTLET_TEST_LOG as never) : silentLogger());
+  const s = openCore(config, { log, clock: fakeClock(opts.start ?? T0), migrate: true });
   return Object.assign(s, {
     cleanup() {
       try {
+        if (s.db.dialect === "postgres") dropTestSchema(s.db);
         s.db.close();
       } catch {}
       rmSync(dir, { recursive: true, force: true });

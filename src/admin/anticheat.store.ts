@@ -33,7 +33,7 @@ export function antiCheatStore(db: Db) {
   // A pair of different players giving the same wrong answer to a puzzle within the window.
   const sharedWrongQ = db.reader.query(
     `WITH pairs AS (
-       SELECT a.puzzle_id, a.normalized, a.player_id AS p1, b.player_id AS p2, min(a.at, b.at) AS t1, max(a.at, b.at) AS t2
+       SELECT a.puzzle_id, a.normalized, a.player_id AS p1, b.player_id AS p2, CASE WHEN a.at < b.at THEN a.at ELSE b.at END AS t1, CASE WHEN a.at > b.at THEN a.at ELSE b.at END AS t2
        FROM attempts a JOIN attempts b
          ON b.puzzle_id = a.puzzle_id AND b.normalized = a.normalized AND b.player_id > a.player_id
         AND b.at BETWEEN a.at - ?2 AND a.at + ?2
@@ -42,12 +42,12 @@ export function antiCheatStore(db: Db) {
        SELECT puzzle_id, normalized, p1 AS pid, t1, t2 FROM pairs UNION SELECT puzzle_id, normalized, p2, t1, t2 FROM pairs
      )
      SELECT m.puzzle_id AS puzzleId, p.title AS puzzleTitle, m.normalized AS answer, count(DISTINCT m.pid) AS players,
-            (SELECT group_concat(username, char(31)) FROM (SELECT DISTINCT u.username FROM members m2 JOIN users u ON u.id = m2.pid
-               WHERE m2.puzzle_id = m.puzzle_id AND m2.normalized = m.normalized ORDER BY u.username LIMIT 20)) AS usernames,
+            (SELECT string_agg(username, char(31)) FROM (SELECT DISTINCT u.username FROM members m2 JOIN users u ON u.id = m2.pid
+               WHERE m2.puzzle_id = m.puzzle_id AND m2.normalized = m.normalized ORDER BY u.username LIMIT 20) AS names) AS usernames,
             min(m.t1) AS firstAt, max(m.t2) AS lastAt
      FROM members m JOIN puzzles p ON p.id = m.puzzle_id
-     GROUP BY m.puzzle_id, m.normalized
-     ORDER BY players DESC, firstAt
+     GROUP BY m.puzzle_id, m.normalized, p.title
+     ORDER BY players DESC, "firstAt"
      LIMIT ?3`,
   );
   // Accounts that answered or acted from the same address.
@@ -59,8 +59,8 @@ export function antiCheatStore(db: Db) {
              WHERE l.event_id IS NULL AND l.kind IN ('login', 'signup') AND l.ip IS NOT NULL
      )
      SELECT s.ip AS ip, count(DISTINCT s.player_id) AS count,
-            (SELECT group_concat(username, char(31)) FROM (SELECT DISTINCT u.username FROM seen s2 JOIN users u ON u.id = s2.player_id
-               WHERE s2.ip = s.ip ORDER BY u.username LIMIT 20)) AS usernames
+            (SELECT string_agg(username, char(31)) FROM (SELECT DISTINCT u.username FROM seen s2 JOIN users u ON u.id = s2.player_id
+               WHERE s2.ip = s.ip ORDER BY u.username LIMIT 20) AS names) AS usernames
      FROM seen s GROUP BY s.ip HAVING count(DISTINCT s.player_id) >= ?2
      ORDER BY count DESC LIMIT ?3`,
   );

@@ -50,11 +50,11 @@ export function analyticsStore(db: Db) {
     insertMany: db.writer.prepare(insertSql(MULTI)),
     upsertRollup: db.writer.prepare(
       `INSERT INTO request_rollup (minute, method, route, status, count, total_ms) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (minute, method, route, status) DO UPDATE SET count = count + excluded.count, total_ms = total_ms + excluded.total_ms`,
+       ON CONFLICT (minute, method, route, status) DO UPDATE SET count = request_rollup.count + excluded.count, total_ms = request_rollup.total_ms + excluded.total_ms`,
     ),
     upsertLatency: db.writer.prepare(
       `INSERT INTO request_latency (minute, le, count) VALUES (?, ?, ?)
-       ON CONFLICT (minute, le) DO UPDATE SET count = count + excluded.count`,
+       ON CONFLICT (minute, le) DO UPDATE SET count = request_latency.count + excluded.count`,
     ),
   });
   const st = () => (prepared ??= prepare());

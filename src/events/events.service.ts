@@ -132,7 +132,7 @@ export function eventsService(deps: Deps) {
   /** `ref` is a slug or a numeric id; unknown → 404. */
   function get(ref: string | number): LoadedEvent {
     const t = performance.now();
-    let id = typeof ref === "number" ? ref : /^\d+$/.test(ref) ? Number(ref) : slugs.get(ref);
+    let id = typeof ref === "number" ? ref : /^\d{1,15}$/.test(ref) ? Number(ref) : slugs.get(ref);
     if (id !== undefined) {
       const hit = cache.get(id);
       if (hit && t - hit.at < CACHE_MS) return hit.ev;

@@ -49,7 +49,7 @@ afterEach(() => {
 async function twoInstances(redisUrl = URL) {
   const prefix = `${RUN}${crypto.randomUUID().slice(0, 6)}:`;
   t = await testApp({ "redis-url": redisUrl, "redis-prefix": prefix });
-  const config = loadConfig({ flags: { data: t.s.config.dataDir, "redis-url": redisUrl, "redis-prefix": prefix }, env: { GAUNTLET_ENV: "test" }, noFile: true });
+  const config = loadConfig({ flags: { data: t.s.config.dataDir, ...(t.s.config.databaseUrl ? { "database-url": t.s.config.databaseUrl } : {}), "redis-url": redisUrl, "redis-prefix": prefix }, env: { GAUNTLET_ENV: "test" }, noFile: true });
   const b = openCore(config, { migrate: false, log: silentLogger(), clock: fakeClock(T0) });
   others.push(b);
   const org = await t.organiser("boss");

@@ -83,7 +83,7 @@ export function leaderboardStore(db: Db) {
       return r
         .query(
           `SELECT player_id AS playerId, points, points_at AS pointsAt FROM hunt_players
-           WHERE event_id = ?1 AND (?2 OR first_attempt_at IS NOT NULL) AND player_id IN (SELECT value FROM json_each(?3))`,
+           WHERE event_id = ?1 AND (?2 = 1 OR first_attempt_at IS NOT NULL) AND player_id IN (SELECT value FROM json_each(?3))`,
         )
         .all(eventId, includeIdle ? 1 : 0, JSON.stringify(ids)) as Array<{ playerId: number; points: number; pointsAt: number }>;
     },

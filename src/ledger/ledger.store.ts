@@ -40,7 +40,7 @@ export function ledgerStore(db: Db) {
       : w
           .query(
             `INSERT INTO hunt_score_buckets (event_id, points, players, listed) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(event_id, points) DO UPDATE SET players = players + ?3, listed = listed + ?4`,
+             ON CONFLICT(event_id, points) DO UPDATE SET players = hunt_score_buckets.players + ?3, listed = hunt_score_buckets.listed + ?4`,
           )
           .run(eventId, points, players, listed);
   /** The totals row of a player in an event, created with 0 points (counted in the 0 bucket). */
@@ -139,7 +139,7 @@ export function ledgerStore(db: Db) {
     bucketMismatches: () =>
       db.reader
         .query(
-          `WITH real AS (SELECT event_id, points, count(*) AS players, sum(first_attempt_at IS NOT NULL) AS listed FROM hunt_players GROUP BY event_id, points)
+          `WITH real AS (SELECT event_id, points, count(*) AS players, count(first_attempt_at) AS listed FROM hunt_players GROUP BY event_id, points)
            SELECT coalesce(b.event_id, r.event_id) AS eventId, coalesce(b.points, r.points) AS points, b.players AS bp, r.players AS rp, b.listed AS bl, r.listed AS rl
            FROM hunt_score_buckets b FULL OUTER JOIN real r ON r.event_id = b.event_id AND r.points = b.points
            WHERE coalesce(b.players, 0) <> coalesce(r.players, 0) OR coalesce(b.listed, 0) <> coalesce(r.listed, 0)`,

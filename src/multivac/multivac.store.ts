@@ -14,7 +14,7 @@ export function multivacStore(db: Db) {
     recordProcessed(datum: string) {
       db.writer.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING").run(FIRST, datum);
       db.writer
-        .prepare("INSERT INTO kv (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+        .prepare("INSERT INTO kv (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = CAST(kv.value AS INTEGER) + 1")
         .run(COUNT);
     },
     first(): string | null {

@@ -110,6 +110,10 @@ export function queueStore(db: Db) {
   );
   const idByKey = w.prepare(`SELECT id FROM jobs WHERE idempotency_key = ?`);
 
+  // On PostgreSQL a claim also skips rows another transaction has locked. (Our
+  // write transactions take the schema's write lock first, so today no two
+  // claims overlap; this keeps claims correct for any writer that does not.)
+  const skipLocked = db.dialect === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
   // One statement claims up to ?5 due jobs of a kind. The topic clause keeps
   // a topic's jobs one at a time and in id order: a job is claimable only if
   // no job of its topic is RUNNING and no earlier one is still QUEUED.
@@ -123,7 +127,7 @@ export function queueStore(db: Db) {
                SELECT 1 FROM jobs t WHERE t.topic = j.topic
                  AND (t.status = 'RUNNING' OR (t.status = 'QUEUED' AND t.id < j.id))))
        ORDER BY j.priority DESC, j.run_at, j.id
-       LIMIT ?5)
+       LIMIT ?5${skipLocked})
      RETURNING id, kind, payload, attempts, max_attempts, topic, fence`,
   );
   const held = w.prepare(`SELECT fence FROM jobs WHERE id = ?1 AND fence = ?2 AND status = 'RUNNING' AND lease_owner = ?3`);
@@ -142,7 +146,7 @@ export function queueStore(db: Db) {
   );
   // A claim that never started (graceful stop) gives its attempt back.
   const release = w.prepare(
-    `UPDATE jobs SET status = 'QUEUED', attempts = MAX(attempts - ?3, 0), lease_owner = NULL, lease_expires_at = NULL, updated_at = ?4
+    `UPDATE jobs SET status = 'QUEUED', attempts = CASE WHEN attempts > ?3 THEN attempts - ?3 ELSE 0 END, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?4
      WHERE id = ?1 AND fence = ?2 AND status = 'RUNNING'`,
   );
   const heartbeat = w.prepare(
@@ -164,7 +168,7 @@ export function queueStore(db: Db) {
             progress = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2
      WHERE id = ?1 AND status IN ('FAILED', 'DEAD', 'CANCELLED')`,
   );
-  const runNow = w.prepare(`UPDATE jobs SET run_at = MIN(run_at, ?2), updated_at = ?2 WHERE id = ?1 AND status = 'QUEUED'`);
+  const runNow = w.prepare(`UPDATE jobs SET run_at = CASE WHEN run_at < ?2 THEN run_at ELSE ?2 END, updated_at = ?2 WHERE id = ?1 AND status = 'QUEUED'`);
 
   const getR = r.prepare(`SELECT * FROM jobs WHERE id = ?`);
   const finalStatusR = r.prepare(`SELECT id, status FROM jobs WHERE id = ? AND status IN ('SUCCEEDED', 'FAILED', 'DEAD', 'CANCELLED')`);

@@ -61,9 +61,7 @@ export function realtimeStore(db: Db) {
 
     /** Age window: drops messages older than `before` (epoch ms). */
     pruneOlderThan(tx: Drizzle, before: number): number {
-      tx.delete(realtimeMessages).where(lt(realtimeMessages.createdAt, before)).run();
-      // The write body runs on the writer connection, so changes() is this delete's count.
-      return db.writer.query<{ n: number }, []>("SELECT changes() AS n").get()?.n ?? 0;
+      return (tx.delete(realtimeMessages).where(lt(realtimeMessages.createdAt, before)).run() as unknown as { changes: number }).changes;
     },
 
     /** An event by numeric id or slug (the hunt engine owns the table; read only here). */

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onPostgres, testDatabaseUrl } from "../../src/testing.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -50,14 +51,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The argv that runs the binary with `args`. On the PostgreSQL leg of the test
+ * matrix a command given `--data DIR` also gets that dir's own schema
+ * (testDatabaseUrl), so every data dir of a test is a database of its own.
+ */
 export function command(args: string[]): string[] {
   const bin = process.env.GAUNTLET_BIN;
-  return bin ? [bin, ...args] : [process.execPath, "run", join(ROOT, "src", "main.ts"), ...args];
+  const i = args.indexOf("--data");
+  const db = onPostgres && i >= 0 && args[i + 1] && !args.includes("--database-url") ? ["--database-url", testDatabaseUrl(args[i + 1])] : [];
+  return bin ? [bin, ...args, ...db] : [process.execPath, "run", join(ROOT, "src", "main.ts"), ...args, ...db];
+}
+
+/** On the PostgreSQL leg, `gauntlet migrate` for a data dir (serve never migrates PostgreSQL). */
+export function migrateFor(dataDir: string, env: Record<string, string> = {}) {
+  if (!onPostgres) return;
+  const r = Bun.spawnSync(command(["migrate", "--data", dataDir]), { cwd: ROOT, env: { ...process.env, GAUNTLET_ENV: "test", ...env } });
+  if (r.exitCode !== 0) throw new Error(`gauntlet migrate failed: ${r.stderr.toString()}${r.stdout.toString()}`);
 }
 
 export async function startServer(opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServerProc> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "gauntlet-e2e-"));
   const args = ["serve", "--data", dataDir, "--port", String(opts.port ?? 0), "--host", "127.0.0.1", ...(opts.args ?? [])];
+  migrateFor(dataDir, opts.env);
   const proc = spawn(command(args), {
     cwd: ROOT,
     env: { ...process.env, GAUNTLET_ENV: "test", ...opts.env },
