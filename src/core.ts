@@ -5,6 +5,7 @@
  * limits and the leaderboard cache between instances.
  */
 import { eq, sql } from "drizzle-orm";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
 import { openDb, type Db } from "./db/db.ts";
@@ -59,6 +60,8 @@ export interface CoreOptions {
 
 export function openCore(config: Config, opts: CoreOptions = {}): Services {
   const log = opts.log ?? createLogger(config.logLevel);
+  // The data dir holds blobs and pid files on PostgreSQL too (SQLite's open creates it for the file).
+  mkdirSync(config.dataDir, { recursive: true });
   const db = openDb(dbTarget(config));
   if (opts.migrate ?? db.dialect === "sqlite") {
     const applied = migrate(db);

@@ -42,6 +42,9 @@ export function testDatabaseUrl(dataDir: string): string {
   return u.toString();
 }
 
+/** Config flags for a test data dir: on the PostgreSQL leg, also its schema. */
+export const dataFlags = (dataDir: string): Record<string, string> => (onPostgres ? { data: dataDir, "database-url": testDatabaseUrl(dataDir) } : { data: dataDir });
+
 /** describe() for behaviour of the embedded SQLite store only (file, WAL, backup of the file); says why on the PostgreSQL leg. */
 export function sqliteOnly(why: string): boolean {
   if (onPostgres) console.log(`skip on PostgreSQL: ${why}`);

@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { loadConfig } from "../config.ts";
 import { openCore } from "../core.ts";
 import { silentLogger } from "../lib/log.ts";
+import { dataFlags } from "../testing.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gauntlet-queue-runat-"));
-const s = openCore(loadConfig({ flags: { data: dir }, env: { GAUNTLET_ENV: "test" }, noFile: true }), { log: silentLogger() });
+const s = openCore(loadConfig({ flags: dataFlags(dir), env: { GAUNTLET_ENV: "test" }, noFile: true }), { log: silentLogger(), migrate: true });
 afterAll(async () => {
   await s.queue.stop(0);
   s.db.close();

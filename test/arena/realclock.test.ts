@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { openCore } from "../../src/core.ts";
 import { silentLogger } from "../../src/lib/log.ts";
+import { dataFlags } from "../../src/testing.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gauntlet-arena-realclock-"));
-const s = openCore(loadConfig({ flags: { data: dir, "arena-countdown-sec": "1" }, env: { GAUNTLET_ENV: "test" }, noFile: true }), { log: silentLogger() });
+const s = openCore(loadConfig({ flags: { ...dataFlags(dir), "arena-countdown-sec": "1" }, env: { GAUNTLET_ENV: "test" }, noFile: true }), { log: silentLogger(), migrate: true });
 afterAll(async () => {
   await s.queue.stop(0);
   s.db.close();

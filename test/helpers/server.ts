@@ -4,6 +4,8 @@
  * `bun run src/main.ts`. Resolves once it logs its URL.
  */
 import { spawn, type Subprocess } from "bun";
+import { Database } from "bun:sqlite";
+import { PgDatabase } from "../../src/db/pg/compat.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -60,12 +62,25 @@ export function command(args: string[]): string[] {
   const bin = process.env.GAUNTLET_BIN;
   const i = args.indexOf("--data");
   const db = onPostgres && i >= 0 && args[i + 1] && !args.includes("--database-url") ? ["--database-url", testDatabaseUrl(args[i + 1])] : [];
+  // Commands other than migrate need a migrated schema, as on a real PostgreSQL install.
+  if (db.length && args[0] !== "migrate") migrateFor(args[i + 1]);
   return bin ? [bin, ...args, ...db] : [process.execPath, "run", join(ROOT, "src", "main.ts"), ...args, ...db];
 }
 
-/** On the PostgreSQL leg, `gauntlet migrate` for a data dir (serve never migrates PostgreSQL). */
+/**
+ * A data dir's database for a test to inspect: its SQLite file, or on the
+ * PostgreSQL leg its schema through PgDatabase (the same query/get/all surface).
+ */
+export function openDataDb(dataDir: string, opts: { readonly?: boolean } = {}): Database {
+  if (onPostgres) return new PgDatabase(testDatabaseUrl(dataDir), opts) as unknown as Database;
+  return new Database(join(dataDir, "gauntlet.db"), opts.readonly ? { readonly: true } : {});
+}
+
+const migrated = new Set<string>();
+/** On the PostgreSQL leg, `gauntlet migrate` for a data dir once (serve never migrates PostgreSQL). */
 export function migrateFor(dataDir: string, env: Record<string, string> = {}) {
-  if (!onPostgres) return;
+  if (!onPostgres || migrated.has(dataDir)) return;
+  migrated.add(dataDir);
   const r = Bun.spawnSync(command(["migrate", "--data", dataDir]), { cwd: ROOT, env: { ...process.env, GAUNTLET_ENV: "test", ...env } });
   if (r.exitCode !== 0) throw new Error(`gauntlet migrate failed: ${r.stderr.toString()}${r.stdout.toString()}`);
 }

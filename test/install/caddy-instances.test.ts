@@ -8,13 +8,12 @@
  * other and resume without a gap (no sticky sessions needed).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { liveClient, type LiveClient } from "../helpers/live.ts";
-import { command, freePort, httpClient, startServer, type ServerProc } from "../helpers/server.ts";
+import { command, freePort, httpClient, openDataDb, startServer, type ServerProc } from "../helpers/server.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const EXAMPLE = join(ROOT, "deploy", "Caddyfile.instances");
@@ -218,7 +217,7 @@ describe.skipIf(!caddy)("two instances behind Caddy with the example configurati
     }
 
     // Every acknowledged answer is in the database; a cut-off one may or may not have committed.
-    const db = new Database(join(dataDir, "gauntlet.db"), { readonly: true });
+    const db = openDataDb(dataDir, { readonly: true });
     try {
       for (const p of players) {
         const n = (db.query("SELECT count(*) AS n FROM attempts WHERE player_id = ?").get(p.id) as { n: number }).n;

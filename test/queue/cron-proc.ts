@@ -6,11 +6,12 @@
  */
 import { loadConfig } from "../../src/config.ts";
 import { openCore } from "../../src/core.ts";
+import { onPostgres, testDatabaseUrl } from "../../src/testing.ts";
 import { createLogger } from "../../src/lib/log.ts";
 
 const dataDir = process.argv[2];
-const config = loadConfig({ flags: { data: dataDir }, env: { GAUNTLET_ENV: "test", GAUNTLET_FAKE_CLOCK: "1" }, noFile: true });
-const s = openCore(config, { log: createLogger("info") });
+const config = loadConfig({ flags: { data: dataDir, ...(onPostgres ? { "database-url": testDatabaseUrl(dataDir) } : {}) }, env: { GAUNTLET_ENV: "test", GAUNTLET_FAKE_CLOCK: "1" }, noFile: true });
+const s = openCore(config, { log: createLogger("info"), migrate: true });
 await s.queue.schedule({ name: "minute", everyMs: 60_000, kind: "cron.minute", missed: "catch_up" });
 await s.queue.schedule({ name: "even", cron: "*/2 * * * *", tz: "Asia/Kolkata", kind: "cron.even", missed: "skip" });
 s.queue.start({ workers: false, cron: true });

@@ -6,12 +6,11 @@
  * processes report add up to the number of slots.
  */
 import { afterAll, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readLines } from "../helpers/server.ts";
+import { openDataDb, readLines } from "../helpers/server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gauntlet-cron2-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +48,7 @@ test("two processes on one database fire each cron slot exactly once, across kil
   await a.ready;
   let b = start("B");
   await b.ready;
-  const db = new Database(join(dir, "gauntlet.db"), { readonly: true });
+  const db = openDataDb(dir, { readonly: true });
   const settle = async () => {
     // Both schedulers catch up within a few polls (100 ms) of the last advance.
     let last = -1;

@@ -6,12 +6,13 @@
  */
 import { loadConfig } from "../../src/config.ts";
 import { openCore } from "../../src/core.ts";
+import { onPostgres, testDatabaseUrl } from "../../src/testing.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { queueService } from "../../src/queue/queue.service.ts";
 
 const dataDir = process.argv[2];
-const config = loadConfig({ flags: { data: dataDir }, env: { GAUNTLET_ENV: "test" }, noFile: true });
-const s = openCore(config, { log: createLogger("warn") });
+const config = loadConfig({ flags: { data: dataDir, ...(onPostgres ? { "database-url": testDatabaseUrl(dataDir) } : {}) }, env: { GAUNTLET_ENV: "test" }, noFile: true });
+const s = openCore(config, { log: createLogger("warn"), migrate: true });
 // Short leases so the jobs of a killed worker come back within a second.
 const queue = queueService(s, { heartbeatMs: 250, leaseMs: 1000, backoffBaseMs: 50, backoffMaxMs: 500 });
 const insert = s.db.writer.prepare("INSERT INTO fault_effects (job_id, attempt, pid) VALUES (?, ?, ?)");

@@ -6,7 +6,6 @@
  * job, same attempt) would mean two workers held one lease: never allowed.
  */
 import { afterAll, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { spawn, type Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,19 +13,21 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { openCore } from "../../src/core.ts";
 import { silentLogger } from "../../src/lib/log.ts";
+import { openDataDb } from "../helpers/server.ts";
+import { dataFlags } from "../../src/testing.ts";
 
 const JOBS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), "gauntlet-fault-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test("kill -9 the worker every few seconds: every job SUCCEEDED, every effect present, duplicates counted", async () => {
-  const config = loadConfig({ flags: { data: dir }, env: { GAUNTLET_ENV: "test" }, noFile: true });
-  const s = openCore(config, { log: silentLogger() });
+  const config = loadConfig({ flags: dataFlags(dir), env: { GAUNTLET_ENV: "test" }, noFile: true });
+  const s = openCore(config, { log: silentLogger(), migrate: true });
   s.db.writer.run("CREATE TABLE fault_effects (job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL)");
   await Promise.all(Array.from({ length: JOBS }, (_, i) => s.queue.add("fault.effect", { i })));
   s.db.close();
 
-  const db = new Database(join(dir, "gauntlet.db"), { readonly: true });
+  const db = openDataDb(dir, { readonly: true });
   const succeeded = () => (db.query("SELECT count(*) AS n FROM jobs WHERE status = 'SUCCEEDED'").get() as { n: number }).n;
   const spawnWorker = async () => {
     const p = spawn([process.execPath, "run", join(import.meta.dir, "fault-worker.ts"), dir], { stdout: "pipe", stderr: "inherit" });
@@ -68,7 +69,7 @@ test("kill -9 the worker every few seconds: every job SUCCEEDED, every effect pr
   const statuses = db.query("SELECT status, count(*) AS n FROM jobs GROUP BY status").all() as { status: string; n: number }[];
   const effects = db.query("SELECT count(*) AS rows, count(DISTINCT job_id) AS jobs FROM fault_effects").get() as { rows: number; jobs: number };
   const missing = (db.query("SELECT count(*) AS n FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM fault_effects e WHERE e.job_id = j.id)").get() as { n: number }).n;
-  const sameClaimTwice = (db.query("SELECT count(*) AS n FROM (SELECT job_id, attempt FROM fault_effects GROUP BY job_id, attempt HAVING count(*) > 1)").get() as { n: number }).n;
+  const sameClaimTwice = (db.query("SELECT count(*) AS n FROM (SELECT job_id, attempt FROM fault_effects GROUP BY job_id, attempt HAVING count(*) > 1) AS twice").get() as { n: number }).n;
   const rerun = (db.query("SELECT count(*) AS n FROM jobs WHERE attempts > 1").get() as { n: number }).n;
   const duplicates = effects.rows - effects.jobs;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -4,13 +4,12 @@
  * job deletes the finished jobs older than that, the organiser API answers 404
  * for them, and the counts and /metrics agree on what is left.
  */
-import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePrometheus } from "../../src/metrics/prom-parse.ts";
-import { command, httpClient, startServer, type ServerProc } from "../helpers/server.ts";
+import { command, httpClient, openDataDb, startServer, type ServerProc } from "../helpers/server.ts";
 
 const procs: ServerProc[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), "gauntlet-queue-prune-"));
@@ -40,7 +39,7 @@ test(
     const org = httpClient(srv.url);
     expect((await org.json("POST", "/api/v1/auth/login", { username: "pruneorg", password: "organiser prune pass" })).status).toBe(200);
 
-    const db = new Database(join(dataDir, "gauntlet.db"), { readonly: true });
+    const db = openDataDb(dataDir, { readonly: true });
     try {
       expect(db.query("SELECT every_ms, cron, kind, missed FROM cron_schedules WHERE name = 'queue.prune'").all()).toEqual([
         { every_ms: HOUR, cron: null, kind: "queue.prune", missed: "skip" },

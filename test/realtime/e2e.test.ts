@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { liveClient, type LiveClient } from "../helpers/live.ts";
-import { startServer, type ServerProc } from "../helpers/server.ts";
+import { openDataDb, startServer, type ServerProc } from "../helpers/server.ts";
 
 const procs: ServerProc[] = [];
 const dirs: string[] = [];
@@ -37,7 +37,7 @@ async function organiserCookie(base: string, dataDir: string) {
 
 function createEvent(dataDir: string): number {
   const { Database } = require("bun:sqlite");
-  const db = new Database(join(dataDir, "gauntlet.db"));
+  const db = openDataDb(dataDir);
   db.run("PRAGMA busy_timeout = 5000");
   const row = db.query("INSERT INTO events (slug, title, starts_at, ends_at, created_at) VALUES ('e2e', 'E2E', 0, 1e13, 0) RETURNING id").get() as { id: number };
   db.close();
