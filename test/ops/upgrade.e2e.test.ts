@@ -17,13 +17,13 @@
  * runs the swapped binary and serves.
  */
 import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_ORGANISER } from "../../src/demo/seed.ts";
 import { KeepAliveClient, type Http1Response } from "../helpers/http1.ts";
 import { liveClient, type LiveClient } from "../helpers/live.ts";
-import { openDataDb } from "../helpers/server.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BIN = process.env.GAUNTLET_BIN ?? (existsSync(join(ROOT, "dist", "gauntlet")) ? join(ROOT, "dist", "gauntlet") : "");
@@ -275,7 +275,8 @@ test.skipIf(!BIN)(
     expect(ws).toEqual({ reconnectFrame: WEBSOCKETS, closed1012: WEBSOCKETS, reconnected: WEBSOCKETS, failedConnects: 0, resyncs: 0, resumedWithoutGap: WEBSOCKETS });
 
     // The old process gave its job leases back (owner is host:pid:random).
-    const db = openDataDb(dataDir, { readonly: true });
+    // This test's servers run on the data dir's SQLite file in both legs of the test matrix (it spawns them itself).
+    const db = new Database(join(dataDir, "gauntlet.db"), { readonly: true });
     const leased = db.query("SELECT count(*) AS n FROM jobs WHERE status = 'RUNNING' AND lease_owner LIKE ?").get(`%:${old.pid}:%`) as { n: number };
     db.close();
     expect(leased.n).toBe(0);
