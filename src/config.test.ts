@@ -46,6 +46,7 @@ describe("config", () => {
     [{ env: { GAUNTLET_ROLES: "api,chef" } }, "roles"],
     [{ env: { GAUNTLET_ENV: "production", GAUNTLET_FAKE_CLOCK: "1" } }, "fakeClock"],
     [{ env: { GAUNTLET_DATABASE_URL: "mysql://x" } }, "databaseUrl"],
+    [{ env: { GAUNTLET_DATABASE_URL: "postgres://h/db?schema=Bad-Name" } }, "databaseUrl"],
     [{ env: { GAUNTLET_REDIS_PREFIX: "has space" } }, "redisPrefix"],
     [{ env: { GAUNTLET_REDIS_PREFIX: "" } }, "redisPrefix"],
     [{ flags: { "no-such": "1" } }, "--no-such"],

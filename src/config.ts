@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isPostgresUrl, parsePgUrl } from "./db/pg/url.ts";
 
 type Kind =
   | { type: "string" }
@@ -210,8 +211,13 @@ export function loadConfig(src: ConfigSources = {}): Config {
   if (out.fakeClock && out.env === "production") {
     throw new ConfigError("fakeClock", "the fake clock is refused when env is production");
   }
-  if (out.databaseUrl && !/^postgres(ql)?:\/\//.test(out.databaseUrl as string)) {
-    throw new ConfigError("databaseUrl", "expected a postgres:// URL");
+  if (out.databaseUrl) {
+    if (!isPostgresUrl(out.databaseUrl as string)) throw new ConfigError("databaseUrl", "expected a postgres:// URL");
+    try {
+      parsePgUrl(out.databaseUrl as string);
+    } catch (e) {
+      throw new ConfigError("databaseUrl", (e as Error).message);
+    }
   }
   if (out.redisUrl && !/^rediss?:\/\//.test(out.redisUrl as string)) {
     throw new ConfigError("redisUrl", "expected a redis:// URL");

@@ -17,6 +17,7 @@ import { createLogger, silentLogger, type Logger } from "./lib/log.ts";
 import type { Services } from "./services.ts";
 import type { Db } from "./db/db.ts";
 import type { PgDatabase } from "./db/pg/compat.ts";
+import { schemaKey } from "./db/pg/url.ts";
 
 function dropTestSchema(db: Db) {
   const w = db.writer as unknown as PgDatabase;
@@ -35,10 +36,8 @@ export const onPostgres = TEST_PG_URL !== "";
 
 /** The database URL of a test data dir on the PostgreSQL leg: one schema per dir, so a restart finds its data. */
 export function testDatabaseUrl(dataDir: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193);
   const u = new URL(TEST_PG_URL);
-  u.searchParams.set("schema", `t_${(h >>> 0).toString(36)}_${dataDir.length}`);
+  u.searchParams.set("schema", `t_${(schemaKey(dataDir) >>> 0).toString(36)}_${dataDir.length}`);
   return u.toString();
 }
 

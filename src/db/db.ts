@@ -27,6 +27,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../lib/errors.ts";
 import { PgDatabase } from "./pg/compat.ts";
+import { isPostgresUrl, redactUrl } from "./pg/url.ts";
 import * as schema from "./schema/index.ts";
 
 /** Longest a write waits for another process's write lock, in ms (group commit and transaction() alike). */
@@ -96,16 +97,6 @@ const isBusy = (e: unknown) => {
 
 export const lockTimeoutError = (waitedMs: number) =>
   new AppError("database_busy", `The database is busy: another process held its write lock for ${Math.round(waitedMs)} ms. Try again in a moment.`, { retryAfter: 1 });
-
-export const isPostgresUrl = (s: string) => /^postgres(ql)?:\/\//.test(s);
-
-/** Hides the password of a postgres:// URL (logs, /metrics, errors). */
-export const redactUrl = (s: string) => {
-  if (!isPostgresUrl(s)) return s;
-  const u = new URL(s);
-  if (u.password) u.password = "***";
-  return u.toString();
-};
 
 /**
  * `path`: a SQLite file, ":memory:", or a postgres:// URL (`?schema=name` picks

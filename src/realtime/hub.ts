@@ -15,7 +15,7 @@
  */
 import { RedisClient } from "bun";
 import postgres from "postgres";
-import { parsePgUrl, schemaKey } from "../db/pg/compat.ts";
+import { parsePgUrl, schemaKey } from "../db/pg/url.ts";
 import type { Logger } from "../lib/log.ts";
 
 /** `data` null: the hub could not carry the payload (too large); read (topic, seq) from the database. */

@@ -20,32 +20,8 @@ import postgres from "postgres";
 import { AppError } from "../../lib/errors.ts";
 import { SyncPg } from "./bridge.ts";
 import { toPostgres } from "./translate.ts";
+import { parsePgUrl, schemaKey, type PgTarget } from "./url.ts";
 
-export interface PgTarget {
-  /** The URL without our own `schema` parameter. */
-  url: string;
-  /** The schema every table lives in (search_path); default public. */
-  schema: string;
-}
-
-/** Reads `?schema=name` off a postgres:// URL (the rest goes to the driver). */
-export function parsePgUrl(raw: string): PgTarget {
-  const u = new URL(raw);
-  const schema = u.searchParams.get("schema") || "public";
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema must be a lower-case identifier, got ${JSON.stringify(schema)}`);
-  u.searchParams.delete("schema");
-  return { url: u.toString(), schema };
-}
-
-/** 32-bit FNV-1a: the advisory lock key and the NOTIFY channel of a schema. */
-export function schemaKey(schema: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < schema.length; i++) {
-    h ^= schema.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
-}
 /** The advisory lock's first key: "GANT". */
 const LOCK_CLASS = 0x47414e54;
 
@@ -64,23 +40,49 @@ const fixParams = (params: Params): unknown[] => {
   return out;
 };
 
+type Mode = "rows" | "values" | "run";
+type Result = { rows: unknown[]; count: number; changes: number; lastInsertRowid: number };
+const none = (): Result => ({ rows: [], count: 0, changes: 0, lastInsertRowid: 0 });
+
+/**
+ * What a statement is, decided once per statement text: a transaction control
+ * statement or PRAGMA handled here, or SQL to run (translated, and whether it
+ * writes, which decides the commit's NOTIFY).
+ */
+type Plan =
+  | { kind: "begin" | "commit" | "rollback" | "rollbackTo" | "pipelined" | "pragma"; text: string }
+  | { kind: "sql"; text: string; writes: boolean };
+
+function planOf(sql: string): Plan {
+  const head = sql.trimStart().slice(0, 24).toUpperCase();
+  if (head.startsWith("BEGIN")) return { kind: "begin", text: sql };
+  if (head.startsWith("COMMIT") || head.startsWith("END")) return { kind: "commit", text: sql };
+  if (head.startsWith("ROLLBACK TO") || head.startsWith("ROLLBACK TRANSACTION TO")) return { kind: "rollbackTo", text: sql };
+  if (head.startsWith("ROLLBACK")) return { kind: "rollback", text: sql };
+  if (head.startsWith("SAVEPOINT") || head.startsWith("RELEASE")) return { kind: "pipelined", text: sql };
+  if (head.startsWith("PRAGMA")) return { kind: "pragma", text: sql };
+  return { kind: "sql", text: toPostgres(sql), writes: !head.startsWith("SELECT") };
+}
+
 export class PgStatement {
+  private readonly plan: Plan;
   constructor(
     private readonly db: PgDatabase,
     readonly sql: string,
-  ) {}
+  ) {
+    this.plan = planOf(sql);
+  }
   run(...params: Params) {
-    return this.db.exec1(this.sql, params, "run");
+    return this.db.exec1(this.plan, params, "run");
   }
   get(...params: Params): unknown {
-    const r = this.db.exec1(this.sql, params, "rows");
-    return r.rows[0] ?? null;
+    return this.db.exec1(this.plan, params, "rows").rows[0] ?? null;
   }
   all(...params: Params): unknown[] {
-    return this.db.exec1(this.sql, params, "rows").rows;
+    return this.db.exec1(this.plan, params, "rows").rows;
   }
   values(...params: Params): unknown[][] {
-    return this.db.exec1(this.sql, params, "values").rows as unknown[][];
+    return this.db.exec1(this.plan, params, "values").rows as unknown[][];
   }
   finalize() {}
 }
@@ -121,10 +123,10 @@ export class PgDatabase {
     return s;
   }
   run(sql: string, ...params: Params) {
-    return this.exec1(sql, params, "run");
+    return this.query(sql).run(...params);
   }
   exec(sql: string) {
-    return this.exec1(sql, [], "run");
+    return this.query(sql).run();
   }
   /** PostgreSQL SQL as written, no translation (migrations). */
   execRaw(sql: string) {
@@ -150,11 +152,6 @@ export class PgDatabase {
   /** bun:sqlite's flag: a transaction is open on this connection. */
   get inTransaction() {
     return this.inTx;
-  }
-
-  /** Commits other processes made since this connection started listening (see listen()). */
-  get dataVersion() {
-    return this.otherCommits;
   }
 
   /** Starts hearing other processes' commits; `PRAGMA data_version` reports them. */
@@ -216,42 +213,46 @@ export class PgDatabase {
     }
   }
 
-  /** @internal One statement, SQLite-style control statements handled here. */
-  exec1(sql: string, params: Params, mode: "rows" | "values" | "run"): { rows: unknown[]; count: number; changes: number; lastInsertRowid: number } {
-    const head = sql.trimStart().slice(0, 24).toUpperCase();
-    if (head.startsWith("BEGIN")) return this.control(() => this.begin());
-    if (head.startsWith("COMMIT") || head.startsWith("END")) return this.control(() => this.commit());
-    if (head.startsWith("ROLLBACK TO") || head.startsWith("ROLLBACK TRANSACTION TO")) {
-      const r = this.conn.query(sql, [], "run");
-      return { ...r, changes: 0, lastInsertRowid: 0 };
+  /** @internal One statement, as its plan says. */
+  exec1(plan: Plan, params: Params, mode: Mode): Result {
+    switch (plan.kind) {
+      case "begin":
+        this.begin();
+        return none();
+      case "commit":
+        this.commit();
+        return none();
+      case "rollback":
+        this.rollback();
+        return none();
+      case "rollbackTo":
+        this.conn.query(plan.text, [], "run");
+        return none();
+      case "pipelined":
+        this.conn.send(plan.text);
+        return none();
+      case "pragma":
+        return this.pragma(plan.text, mode);
+      case "sql": {
+        if (this.inTx && plan.writes) this.wrote = true;
+        const r = this.conn.query(plan.text, fixParams(params), mode);
+        return { rows: r.rows, count: r.count, changes: r.count, lastInsertRowid: 0 };
+      }
     }
-    if (head.startsWith("ROLLBACK")) return this.control(() => this.rollback());
-    if (head.startsWith("SAVEPOINT") || head.startsWith("RELEASE")) return this.control(() => this.conn.send(sql));
-    if (head.startsWith("PRAGMA")) return this.pragma(sql, mode);
-    const text = toPostgres(sql);
-    if (this.inTx && !head.startsWith("SELECT")) this.wrote = true;
-    const r = this.conn.query(text, fixParams(params), mode);
-    return { rows: r.rows, count: r.count, changes: r.count, lastInsertRowid: 0 };
   }
 
-  private control(fn: () => void) {
-    fn();
-    return { rows: [], count: 0, changes: 0, lastInsertRowid: 0 };
-  }
-
-  private pragma(sql: string, mode: "rows" | "values" | "run") {
+  private pragma(sql: string, mode: Mode): Result {
     const m = /^\s*PRAGMA\s+([a-z_]+)\s*(?:=\s*(\S+))?/i.exec(sql);
     const name = m?.[1]?.toLowerCase() ?? "";
-    const empty = { rows: [] as unknown[], count: 0, changes: 0, lastInsertRowid: 0 };
     if (name === "busy_timeout" && m?.[2] !== undefined) {
       this.busyTimeoutMs = Number(m[2]);
-      return empty;
+      return none();
     }
     if (name === "data_version") {
       const row = mode === "values" ? [this.otherCommits] : { data_version: this.otherCommits };
-      return { ...empty, rows: [row], count: 1 };
+      return { ...none(), rows: [row], count: 1 };
     }
     // journal_mode, synchronous, foreign_keys, cache_size, query_only, wal_checkpoint…: SQLite's own business.
-    return empty;
+    return none();
   }
 }
