@@ -50,6 +50,27 @@ export const REDIS_CHANNEL = "gauntlet:realtime";
 const OMITTED = "*";
 
 /** Parses one hub frame and hands it to the listeners, unless it is this process's own. */
+/**
+ * Follows a hub's publishes: the first failure of an outage is logged once and
+ * a success ends the outage (receivers recover from the database on their next
+ * message or resync, so one line per outage says enough). A publish still in
+ * flight when the hub stops fails by design and is not news (`quiet`).
+ */
+function publishWatcher(log: Logger, message: string, quiet: () => boolean) {
+  let warned = false;
+  return (p: Promise<unknown>) => {
+    p.then(
+      () => {
+        warned = false;
+      },
+      (err) => {
+        if (!warned && !quiet()) log.warn(message, { err: (err as Error)?.message ?? String(err) });
+        warned = true;
+      },
+    );
+  };
+}
+
 function receiver(origin: string, listeners: HubListener[], log: Logger) {
   return (raw: string) => {
     // origin \n topic \n seq \n data: split on the first three newlines only, data is JSON and may hold none.
@@ -91,7 +112,7 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
   let stopped = false;
   let retryMs = 100;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
-  let warnedPublish = false;
+  const watchPublish = publishWatcher(log, "realtime redis publish failed", () => stopped);
 
   const onRaw = receiver(origin, listeners, log);
 
@@ -141,16 +162,7 @@ export function redisHub(url: string, log: Logger, opts: { channel?: string } = 
     kind: "redis",
     publish(topic, seq, data) {
       if (!pub || stopped) return;
-      pub.publish(channel, `${origin}\n${topic}\n${seq}\n${data}`).then(
-        () => {
-          warnedPublish = false;
-        },
-        (err) => {
-          // Receivers recover from the database on their next message or resync; say so once per outage.
-          if (!warnedPublish) log.warn("realtime redis publish failed", { err });
-          warnedPublish = true;
-        },
-      );
+      watchPublish(pub.publish(channel, `${origin}\n${topic}\n${seq}\n${data}`));
     },
     onMessage(fn) {
       listeners.push(fn);
@@ -212,7 +224,7 @@ export function pgHub(databaseUrl: string, log: Logger, opts: { channel?: string
   let sql: postgres.Sql | null = null;
   let started = false;
   let stopped = false;
-  let warnedPublish = false;
+  const watchPublish = publishWatcher(log, "realtime postgres notify failed", () => stopped);
 
   const onListen = () => {
     if (stopped || !started) return;
@@ -226,16 +238,7 @@ export function pgHub(databaseUrl: string, log: Logger, opts: { channel?: string
       if (!sql || stopped) return;
       let payload = `${origin}\n${topic}\n${seq}\n${data}`;
       if (Buffer.byteLength(payload) > PG_NOTIFY_MAX) payload = `${origin}\n${topic}\n${seq}${OMITTED}\n`;
-      sql`SELECT pg_notify(${channel}, ${payload})`.then(
-        () => {
-          warnedPublish = false;
-        },
-        (err) => {
-          // Receivers recover from the database on their next message or resync; say so once per outage.
-          if (!warnedPublish && !stopped) log.warn("realtime postgres notify failed", { err: (err as Error).message });
-          warnedPublish = true;
-        },
-      );
+      watchPublish(sql`SELECT pg_notify(${channel}, ${payload})`);
     },
     onMessage(fn) {
       listeners.push(fn);
