@@ -6,7 +6,6 @@
  * shared too; without Redis the board is computed in the process.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { RedisClient } from "bun";
 import { loadConfig } from "../config.ts";
 import { openCore } from "../core.ts";
 import { fakeClock } from "../lib/clock.ts";
@@ -14,23 +13,11 @@ import type { SessionUser } from "../lib/context.ts";
 import { silentLogger } from "../lib/log.ts";
 import type { Services } from "../services.ts";
 import { T0, testApp } from "../testing.ts";
+import { REDIS, redisTestKeys } from "../../test/helpers/redis.ts";
 
-const URL = "redis://127.0.0.1:6379";
-const RUN = `gauntlet-test:${crypto.randomUUID().slice(0, 8)}:`;
-
-const admin = new RedisClient(URL, { connectionTimeout: 1000, autoReconnect: false });
-const up = await admin.connect().then(
-  () => true,
-  () => false,
-);
-if (!up) console.log("SKIP: Redis on 127.0.0.1:6379 is unreachable; the shared leaderboard cache tests do not run");
-
-afterAll(async () => {
-  if (!up) return;
-  const keys: string[] = await admin.send("KEYS", [`${RUN}*`]);
-  if (keys.length) await admin.send("DEL", keys);
-  admin.close();
-});
+const URL = REDIS;
+const { up, prefix: RUN, drop } = await redisTestKeys("the shared leaderboard cache tests do not run");
+afterAll(drop);
 
 let t: Awaited<ReturnType<typeof testApp>> | undefined;
 let others: Services[] = [];

@@ -5,21 +5,15 @@
  * and expiring, and the per-process fallback while Redis is down.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { RedisClient, type Socket, type TCPSocketListener } from "bun";
+import type { Socket, TCPSocketListener } from "bun";
+import { REDIS, redisTestKeys } from "../../test/helpers/redis.ts";
 import { fakeClock, type Clock } from "./clock.ts";
 import { createLogger, silentLogger } from "./log.ts";
 import { memoryRateLimiter, redisRateLimiter, type RateLimiter, type RateResult } from "./ratelimit.ts";
 import { redisLink, type RedisLink } from "./redis.ts";
 
-const URL = "redis://127.0.0.1:6379";
-const RUN = `gauntlet-test:${crypto.randomUUID().slice(0, 8)}:`;
-
-const admin = new RedisClient(URL, { connectionTimeout: 1000, autoReconnect: false });
-const up = await admin.connect().then(
-  () => true,
-  () => false,
-);
-if (!up) console.log("SKIP: Redis on 127.0.0.1:6379 is unreachable; the Redis rate limiter tests do not run");
+const URL = REDIS;
+const { up, prefix: RUN, admin, drop } = await redisTestKeys("the Redis rate limiter tests do not run");
 
 const links: RedisLink[] = [];
 const link = (url = URL, opts: { timeoutMs?: number } = {}, log = silentLogger()) => {
@@ -30,11 +24,7 @@ const link = (url = URL, opts: { timeoutMs?: number } = {}, log = silentLogger()
 
 afterAll(async () => {
   for (const l of links) l.close();
-  if (up) {
-    const keys: string[] = await admin.send("KEYS", [`${RUN}*`]);
-    if (keys.length) await admin.send("DEL", keys);
-    admin.close();
-  }
+  await drop();
 });
 
 /** Plays one script of hits on a limiter; returns every answer. */

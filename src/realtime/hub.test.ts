@@ -1,24 +1,12 @@
 import { expect, test } from "bun:test";
-import { RedisClient } from "bun";
 import postgres from "postgres";
 import { silentLogger } from "../lib/log.ts";
 import { testServices } from "../testing.ts";
 import { pgChannel, pgHub, redisHub } from "./hub.ts";
 import { realtimeService, type Conn } from "./realtime.service.ts";
+import { REDIS, redisUp } from "../../test/helpers/redis.ts";
 
-const URL = "redis://127.0.0.1:6379";
-
-async function redisUp() {
-  const c = new RedisClient(URL, { connectionTimeout: 1000, autoReconnect: false });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    c.close();
-  }
-}
+const URL = REDIS;
 
 test("redis hub: another process's publish arrives intact (newlines in data included), never our own", async () => {
   if (!(await redisUp())) return console.log("SKIP: Redis on 127.0.0.1:6379 is unreachable");

@@ -6,32 +6,21 @@
  * total, on both instances.
  */
 import { afterAll, expect, test } from "bun:test";
-import { RedisClient } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { REDIS, redisTestKeys } from "../helpers/redis.ts";
 import { startServer, type ServerProc } from "../helpers/server.ts";
 
-const REDIS = "redis://127.0.0.1:6379";
-const PREFIX = `gauntlet-test:${crypto.randomUUID().slice(0, 8)}:`;
 const LIMIT = 6;
-
-const admin = new RedisClient(REDIS, { connectionTimeout: 1000, autoReconnect: false });
-const up = await admin.connect().then(
-  () => true,
-  () => false,
-);
-if (!up) console.log("SKIP: Redis on 127.0.0.1:6379 is unreachable; the shared login limit e2e test does not run");
+const { up, prefix: PREFIX, admin, drop } = await redisTestKeys("the shared login limit e2e test does not run");
 
 const procs: ServerProc[] = [];
 const dirs: string[] = [];
 afterAll(async () => {
   for (const p of procs) p.cleanup();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  if (!up) return;
-  const keys: string[] = await admin.send("KEYS", [`${PREFIX}*`]);
-  if (keys.length) await admin.send("DEL", keys);
-  admin.close();
+  await drop();
 });
 
 test.skipIf(!up)(`login attempts from one IP split between two instances hit the per-IP limit after ${LIMIT} in all`, async () => {
