@@ -8,7 +8,8 @@
  * other and resume without a gap (no sticky sessions needed).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { spawn, type Subprocess } from "bun";
+import { spawn } from "bun";
+import { CADDY, caddyEnv, runCaddy, type CaddyProc } from "../helpers/caddy.ts";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,11 +19,10 @@ import { command, freePort, httpClient, openDataDb, startServer, type ServerProc
 const ROOT = join(import.meta.dir, "..", "..");
 const EXAMPLE = join(ROOT, "deploy", "Caddyfile.instances");
 setDefaultTimeout(60_000);
-const caddy = Bun.which("caddy");
+const caddy = CADDY;
 if (!caddy) console.log("caddy-instances.test: skipping: caddy is not installed (apt-get install caddy)");
 
 
-const caddyEnv = (dir: string) => ({ ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir });
 
 describe("deploy/Caddyfile.instances", () => {
   // Directives only: comments explain them in words that would match too.
@@ -62,9 +62,8 @@ describe.skipIf(!caddy)("two instances behind Caddy with the example configurati
   const env = { GAUNTLET_SIGNUP_PER_IP_PER_HOUR: "100000", GAUNTLET_LOGIN_PER_IP_PER_MINUTE: "100000" };
   let A: ServerProc;
   let B: ServerProc;
-  let proxy: Subprocess;
+  let proxy: CaddyProc | undefined;
   let port = 0;
-  let proxyOut = "";
   let base = "";
   const requestsOf = (s: ServerProc, path: string) => s.logs.filter((l) => l.includes('"msg":"request"') && l.includes(`"path":"${path}"`)).length;
 
@@ -81,23 +80,11 @@ describe.skipIf(!caddy)("two instances behind Caddy with the example configurati
         .replace("reverse_proxy 127.0.0.1:3001 127.0.0.1:3002", `reverse_proxy 127.0.0.1:${A.port} 127.0.0.1:${B.port}`)
         .replace("/var/log/caddy/gauntlet-access.log", join(dir, "access.log"));
     expect(config).toContain(`reverse_proxy 127.0.0.1:${A.port} 127.0.0.1:${B.port}`);
-    const file = join(dir, "Caddyfile");
-    writeFileSync(file, config);
-    proxy = spawn([caddy!, "run", "--adapter", "caddyfile", "--config", file], { stdout: "pipe", stderr: "pipe", env: caddyEnv(dir) });
-    void new Response(proxy.stderr as ReadableStream).text().then((t) => (proxyOut += t));
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${base}/readyz`)).status === 200) break;
-      } catch {}
-      if (proxy.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not come up: ${proxyOut}`);
-      await Bun.sleep(50);
-    }
+    proxy = await runCaddy(dir, config, async () => (await fetch(`${base}/readyz`)).status === 200);
   });
 
   afterAll(async () => {
-    proxy?.kill("SIGTERM");
-    await proxy?.exited;
+    await proxy?.stop();
     A?.cleanup();
     B?.cleanup();
     rmSync(dir, { recursive: true, force: true });

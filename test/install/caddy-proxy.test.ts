@@ -8,8 +8,8 @@
  * address with X-Forwarded-For (the app's per-IP limits hold behind Caddy).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { spawn, type Subprocess } from "bun";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { CADDY, runCaddy, type CaddyProc } from "../helpers/caddy.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import { freePort, startServer, type ServerProc } from "../helpers/server.ts";
 const ROOT = join(import.meta.dir, "..", "..");
 // Each step runs the real binary (argon2, migrations); a busy shared box needs room.
 setDefaultTimeout(60_000);
-const caddy = Bun.which("caddy");
+const caddy = CADDY;
 if (!caddy) console.log("caddy-proxy.test: skipping: caddy is not installed (apt-get install caddy)");
 
 
@@ -42,9 +42,8 @@ describe.skipIf(!caddy)("the domain Caddyfile in front of the app", () => {
   const dir = mkdtempSync(join(tmpdir(), "gauntlet-caddy-proxy-"));
   const accessLog = join(dir, "access.log");
   let app: ServerProc;
-  let proxy: Subprocess;
+  let proxy: CaddyProc | undefined;
   let port = 0;
-  let proxyOut = "";
 
   beforeAll(async () => {
     // One signup per client IP: a spoofed X-Forwarded-For would show up as a second success.
@@ -58,27 +57,11 @@ describe.skipIf(!caddy)("the domain Caddyfile in front of the app", () => {
         .replace("reverse_proxy 127.0.0.1:3000", `reverse_proxy 127.0.0.1:${app.port}`)
         .replace("/var/log/caddy/gauntlet-access.log", accessLog);
     expect(config).toContain(`reverse_proxy 127.0.0.1:${app.port}`);
-    const file = join(dir, "Caddyfile");
-    writeFileSync(file, config);
-    proxy = spawn([caddy!, "run", "--adapter", "caddyfile", "--config", file], {
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
-    });
-    void new Response(proxy.stderr as ReadableStream).text().then((t) => (proxyOut += t));
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        if ((await raw(port, "/readyz")).status === 200) break;
-      } catch {}
-      if (proxy.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not come up: ${proxyOut}`);
-      await Bun.sleep(50);
-    }
+    proxy = await runCaddy(dir, config, async () => (await raw(port, "/readyz")).status === 200);
   });
 
   afterAll(async () => {
-    proxy?.kill("SIGTERM");
-    await proxy?.exited;
+    await proxy?.stop();
     app?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -8,9 +8,10 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CADDY, caddyEnv } from "../helpers/caddy.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
-const caddy = Bun.which("caddy");
+const caddy = CADDY;
 if (!caddy) console.log("caddy.test: skipping `caddy validate` checks: caddy is not installed (apt-get install caddy)");
 
 // The same substitutions as install_caddyfile in install.sh.
@@ -34,7 +35,7 @@ function validate(text: string) {
   try {
     const file = join(dir, "Caddyfile");
     writeFileSync(file, text);
-    const r = Bun.spawnSync([caddy!, "validate", "--adapter", "caddyfile", "--config", file], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+    const r = Bun.spawnSync([caddy!, "validate", "--adapter", "caddyfile", "--config", file], { stdout: "pipe", stderr: "pipe", env: caddyEnv(dir) });
     return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
