@@ -2,17 +2,19 @@ import { expect, test } from "bun:test";
 import postgres from "postgres";
 import { silentLogger } from "../lib/log.ts";
 import { testServices } from "../testing.ts";
-import { pgChannel, pgHub, redisHub } from "./hub.ts";
+import { pgChannel, pgHub, redisHub, type Hub } from "./hub.ts";
 import { realtimeService, type Conn } from "./realtime.service.ts";
 import { REDIS, redisUp } from "../../test/helpers/redis.ts";
 
 const URL = REDIS;
 
-test("redis hub: another process's publish arrives intact (newlines in data included), never our own", async () => {
-  if (!(await redisUp())) return console.log("SKIP: Redis on 127.0.0.1:6379 is unreachable");
-  const channel = `gauntlet:test:${crypto.randomUUID()}`;
-  const a = redisHub(URL, silentLogger(), { channel });
-  const b = redisHub(URL, silentLogger(), { channel });
+async function until(pred: () => unknown, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!pred() && Date.now() < end) await Bun.sleep(10);
+}
+
+/** Two hubs on one channel: each hears the other's publish intact (newlines in data included), and never its own. */
+async function expectCrossDelivery(a: Hub, b: Hub) {
   const gotA: unknown[] = [];
   const gotB: unknown[] = [];
   a.onMessage((t, s, d) => gotA.push([t, s, d]));
@@ -21,12 +23,18 @@ test("redis hub: another process's publish arrives intact (newlines in data incl
   await b.start();
   a.publish("event:1", 7, '{"text":"two\\nlines","raw":"\n"}');
   b.publish("user:2", 1, "{}");
-  const end = Date.now() + 3000;
-  while ((gotA.length < 1 || gotB.length < 1) && Date.now() < end) await Bun.sleep(10);
+  await until(() => gotA.length >= 1 && gotB.length >= 1);
+  await Bun.sleep(100); // would our own message come back too?
   expect(gotB).toEqual([["event:1", 7, '{"text":"two\\nlines","raw":"\n"}']]);
   expect(gotA).toEqual([["user:2", 1, "{}"]]);
   await a.stop();
   await b.stop();
+}
+
+test("redis hub: another process's publish arrives intact (newlines in data included), never our own", async () => {
+  if (!(await redisUp())) return console.log("SKIP: Redis on 127.0.0.1:6379 is unreachable");
+  const channel = `gauntlet:test:${crypto.randomUUID()}`;
+  await expectCrossDelivery(redisHub(URL, silentLogger(), { channel }), redisHub(URL, silentLogger(), { channel }));
 });
 
 test("redis hub: an unreachable Redis does not stop the server from starting", async () => {
@@ -51,32 +59,13 @@ async function pgUp() {
 
 const pgChannelForTest = () => `gauntlet_test_${crypto.randomUUID().replaceAll("-", "")}`;
 
-async function until(pred: () => unknown, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!pred() && Date.now() < end) await Bun.sleep(10);
-}
-
 test("pg hub: another process's notify arrives intact (newlines in data included), never our own", async () => {
   if (!(await pgUp())) return console.log("SKIP: PostgreSQL on 127.0.0.1:5432 is unreachable");
   const channel = pgChannelForTest();
   // ?schema= is ours: the driver would refuse it as a connection parameter.
   const a = pgHub(`${PG_URL}?schema=hub_test`, silentLogger(), { channel });
-  const b = pgHub(PG_URL, silentLogger(), { channel });
-  const gotA: unknown[] = [];
-  const gotB: unknown[] = [];
-  a.onMessage((t, s, d) => gotA.push([t, s, d]));
-  b.onMessage((t, s, d) => gotB.push([t, s, d]));
-  await a.start();
-  await b.start();
   expect(a.kind).toBe("postgres");
-  a.publish("event:1", 7, '{"text":"two\\nlines","raw":"\n"}');
-  b.publish("user:2", 1, "{}");
-  await until(() => gotA.length >= 1 && gotB.length >= 1);
-  await Bun.sleep(100); // would our own notify come back too?
-  expect(gotB).toEqual([["event:1", 7, '{"text":"two\\nlines","raw":"\n"}']]);
-  expect(gotA).toEqual([["user:2", 1, "{}"]]);
-  await a.stop();
-  await b.stop();
+  await expectCrossDelivery(a, pgHub(PG_URL, silentLogger(), { channel }));
 });
 
 test("pg hub: the default channel is per schema", () => {
