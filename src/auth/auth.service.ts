@@ -45,7 +45,7 @@ export function passwordProblem(pw: string): string | null {
 
 export const isCommonPassword = (pw: string) => COMMON.has(pw.toLowerCase());
 
-const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest() as Buffer;
+const sha256 = (s: string) => Bun.CryptoHasher.hash("sha256", s) as Buffer;
 const randomToken = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
 
 export const SESSION_COOKIE = "gauntlet_session";
@@ -159,6 +159,28 @@ export function authService(deps: Deps) {
     return row;
   }
 
+  /** The session's user for a cookie token, or null for anything missing, forged or expired. */
+  function validateToken(token: string | undefined): SessionUser | null {
+    if (!token || token.length > 200) return null;
+    const dot = token.indexOf(".");
+    if (dot <= 0) return null;
+    const id = token.slice(0, dot);
+    const secret = token.slice(dot + 1);
+    const row = lookup(id);
+    if (!row) return null;
+    const given = sha256(secret);
+    if (given.length !== row.secretHash.length || !timingSafeEqual(given, row.secretHash)) return null;
+    const now = clock.now();
+    if (row.expiresAt <= now) return null;
+    if (row.bannedAt) return null;
+    // Slide the expiry, but write at most once an hour per session.
+    if (now + ttlMs - row.expiresAt > HOUR) {
+      row.expiresAt = now + ttlMs;
+      db.write((tx) => store.extendSession(tx, id, now + ttlMs)).catch((err) => log.warn("session extend failed", { err }));
+    }
+    return { id: row.userId, username: row.username, role: row.role, sessionId: id };
+  }
+
   return {
     store,
     createUser,
@@ -206,25 +228,11 @@ export function authService(deps: Deps) {
 
     /** The session's user for a cookie token, or null for anything missing, forged or expired. */
     async validate(token: string | undefined): Promise<SessionUser | null> {
-      if (!token || token.length > 200) return null;
-      const dot = token.indexOf(".");
-      if (dot <= 0) return null;
-      const id = token.slice(0, dot);
-      const secret = token.slice(dot + 1);
-      const row = lookup(id);
-      if (!row) return null;
-      const given = sha256(secret);
-      if (given.length !== row.secretHash.length || !timingSafeEqual(given, row.secretHash)) return null;
-      const now = clock.now();
-      if (row.expiresAt <= now) return null;
-      if (row.bannedAt) return null;
-      // Slide the expiry, but write at most once an hour per session.
-      if (now + ttlMs - row.expiresAt > HOUR) {
-        row.expiresAt = now + ttlMs;
-        db.write((tx) => store.extendSession(tx, id, now + ttlMs)).catch((err) => log.warn("session extend failed", { err }));
-      }
-      return { id: row.userId, username: row.username, role: row.role, sessionId: id };
+      return validateToken(token);
     },
+
+    /** validate() without the promise: the API middleware calls it on every request. */
+    validateSync: validateToken,
 
     /**
      * The user of a session whose token was already checked (a live socket's), read

@@ -19,7 +19,7 @@ export function normalizeAnswer(raw: string, mode: NormalizeMode): string {
   }
 }
 
-const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest() as Buffer;
+const digest = (s: string) => Bun.CryptoHasher.hash("sha256", s) as Buffer;
 
 /**
  * Equality whose time does not depend on where the strings differ or on how
@@ -67,17 +67,27 @@ export interface AnswerKey {
  * nothing about which one matched.
  */
 export function judge(normalized: string, key: AnswerKey): Outcome {
+  const d = keyDigests(key);
+  const given = digest(normalized);
   let correct = false;
-  for (const a of key.accepted) correct = constantTimeEqual(normalized, a) || correct;
+  for (const a of d.accepted) correct = timingSafeEqual(given, a) || correct;
   if (correct) return "correct";
   let close = false;
-  for (const c of key.close) close = constantTimeEqual(normalized, c) || close;
+  for (const c of d.close) close = timingSafeEqual(given, c) || close;
   if (close) return "close";
   for (const a of key.accepted) {
     const allowed = Math.min(key.closeDistance, Math.floor([...a].length / 4));
     if (levenshtein(normalized, a, allowed) <= allowed) return "close";
   }
   return "wrong";
+}
+
+/** A key's answers hashed once per key object (the events cache keeps one per puzzle), not on every submission. */
+const digests = new WeakMap<AnswerKey, { accepted: Buffer[]; close: Buffer[] }>();
+function keyDigests(key: AnswerKey) {
+  let d = digests.get(key);
+  if (!d) digests.set(key, (d = { accepted: key.accepted.map(digest), close: key.close.map(digest) }));
+  return d;
 }
 
 export function timeGross(p: Pick<PuzzleSettings, "basePoints" | "minPoints" | "decayPerMinute">, unlockedAt: number, solvedAt: number): number {
