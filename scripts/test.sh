@@ -24,7 +24,7 @@ leg() { # name, then env assignments via the caller
   shift
   log=$(mktemp)
   echo "=== test leg: ${name} ==="
-  env "$@" bun test ${TEST_ARGS[@]+"${TEST_ARGS[@]}"} 2>&1 | tee "$log"
+  env "$@" bun test --timeout 30000 ${TEST_ARGS[@]+"${TEST_ARGS[@]}"} 2>&1 | tee "$log"
   local c=${PIPESTATUS[0]}
   local pass fail skip
   pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
