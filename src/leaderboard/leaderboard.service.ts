@@ -4,8 +4,10 @@
  * organisers sees the board as it stood at freezeAt until the event ends;
  * a player always sees their own current points.
  *
- * With Redis (several instances), the costly parts are computed once for all
- * instances and kept there briefly: the frozen ranking (for FROZEN_CACHE_MS
+ * The live page is kept in process (one instance) or in Redis (several
+ * instances, computed once for all of them) while no ledger entry is added.
+ * With Redis, the costly parts are computed once for all instances and kept
+ * there briefly: the frozen ranking (for FROZEN_CACHE_MS
  * from its computation, as in one process) and each live page, keyed by the
  * newest ledger entry so that a points change is seen at once, as without
  * the cache. What no ledger entry records (a first wrong answer listing a
@@ -72,11 +74,22 @@ export function leaderboardService(deps: Deps & { events: EventsService }) {
     return v;
   }
 
+  // Without Redis, the same rule in process: a page is kept while no ledger entry was added (and LIVE_PAGE_MS at most).
+  const localPages = new Map<string, { head: number; at: number; rows: RankRow[] }>();
+  const LOCAL_PAGES_MAX = 256;
+
   async function livePage(eventId: number, includeIdle: boolean, limit: number, offset: number): Promise<RankRow[]> {
-    if (!shared) return store.page(eventId, includeIdle, limit, offset);
     // Read before the page: a page stored under this head is at least as new as it.
     const head = store.ledgerHead();
-    return await shared.get(`live:${eventId}:${includeIdle ? 1 : 0}:${limit}:${offset}:${head}`, LIVE_PAGE_MS, () => store.page(eventId, includeIdle, limit, offset));
+    const key = `live:${eventId}:${includeIdle ? 1 : 0}:${limit}:${offset}`;
+    if (shared) return await shared.get(`${key}:${head}`, LIVE_PAGE_MS, () => store.page(eventId, includeIdle, limit, offset));
+    const t = performance.now();
+    const hit = localPages.get(key);
+    if (hit && hit.head === head && t - hit.at < LIVE_PAGE_MS) return hit.rows;
+    const rows = store.page(eventId, includeIdle, limit, offset);
+    if (!hit && localPages.size >= LOCAL_PAGES_MAX) localPages.delete(localPages.keys().next().value!);
+    localPages.set(key, { head, at: t, rows });
+    return rows;
   }
 
   const rowOut = (r: RankRow, rank: number) => ({ rank, playerId: r.playerId, username: r.username, points: r.points, pointsAt: r.pointsAt });
