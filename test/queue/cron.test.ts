@@ -61,7 +61,11 @@ test("two processes on one database fire each cron slot exactly once, across kil
   };
   let killed = 0;
   for (let round = 1; round <= 24; round++) {
-    if (round % 3 === 0) send(a, "advance 60000"); // B follows A through the saved clock
+    // One process alone, each in turn: the other follows through the saved clock. Without
+    // the B-only rounds a slow box could let A win every race (B restarts cold after each
+    // kill), and B never fired a slot (seen once on the PostgreSQL leg: A 36, B 0).
+    if (round % 6 === 0) send(a, "advance 60000");
+    else if (round % 6 === 3) send(b, "advance 60000");
     else {
       // Both at once, in alternating order, so each wins some slots.
       const [x, y] = round % 2 ? [a, b] : [b, a];
