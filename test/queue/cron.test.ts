@@ -13,7 +13,12 @@ import { join } from "node:path";
 import { openDataDb, readLines } from "../helpers/server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gauntlet-cron2-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Every scheduler process started, so a failed assertion does not leave one running. */
+const started: Subprocess[] = [];
+afterAll(() => {
+  for (const p of started) p.kill(9);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 interface Proc {
   name: string;
@@ -25,6 +30,7 @@ interface Proc {
 
 function start(name: string, carried = 0): Proc {
   const p = spawn([process.execPath, "run", join(import.meta.dir, "cron-proc.ts"), dir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  started.push(p);
   let onReady!: () => void;
   const proc: Proc = { name, p, fired: carried, lines: [], ready: new Promise((r) => (onReady = r)) };
   void readLines(p.stdout, (line) => {
