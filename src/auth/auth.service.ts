@@ -226,13 +226,8 @@ export function authService(deps: Deps) {
       emit(sessionEnded, sessionId);
     },
 
-    /** The session's user for a cookie token, or null for anything missing, forged or expired. */
-    async validate(token: string | undefined): Promise<SessionUser | null> {
-      return validateToken(token);
-    },
-
-    /** validate() without the promise: the API middleware calls it on every request. */
-    validateSync: validateToken,
+    /** The session's user for a cookie token, or null: synchronous, the API middleware calls it on every request. */
+    validate: validateToken,
 
     /**
      * The user of a session whose token was already checked (a live socket's), read

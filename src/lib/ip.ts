@@ -12,9 +12,8 @@ export function normalizeIp(ip: string): string {
 /** The trusted proxies as clientIp() compares them: built once, not per request. */
 export const trustedProxies = (trusted: readonly string[]): ReadonlySet<string> => new Set(trusted.map(normalizeIp));
 
-export function clientIp(peer: string | undefined, xff: string | undefined, trusted: readonly string[] | ReadonlySet<string>): string {
+export function clientIp(peer: string | undefined, xff: string | undefined, trust: ReadonlySet<string>): string {
   const direct = normalizeIp(peer ?? "127.0.0.1");
-  const trust = trusted instanceof Set ? trusted : trustedProxies(trusted as readonly string[]);
   if (!xff || !trust.has(direct)) return direct;
   const hops = xff.split(",").map(normalizeIp).filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { fakeClock } from "./clock.ts";
-import { clientIp } from "./ip.ts";
+import { clientIp, trustedProxies } from "./ip.ts";
 import { memoryRateLimiter } from "./ratelimit.ts";
 
 describe("rate limiter (exact sliding window)", () => {
@@ -37,7 +37,7 @@ describe("fake clock", () => {
 });
 
 describe("client IP", () => {
-  const trusted = ["127.0.0.1", "::1"];
+  const trusted = trustedProxies(["127.0.0.1", "::1"]);
   test.each([
     ["direct client, header ignored", "203.0.113.9", "1.2.3.4", "203.0.113.9"],
     ["via trusted proxy", "127.0.0.1", "198.51.100.7", "198.51.100.7"],

@@ -7,10 +7,9 @@
  * content types and refuses header-less requests, which is the wrong way
  * round for a JSON API with non-browser clients.
  *
- * @example app.use("/api/*", sameOrigin());
- * @example checkSameOrigin(c); // inside a middleware of one's own: throws 403 cross_origin
+ * @example checkSameOrigin(c); // in the API middleware (src/app.ts): throws 403 cross_origin
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { AppError } from "./errors.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -32,9 +31,3 @@ export function checkSameOrigin(c: Context): void {
   }
 }
 
-export function sameOrigin(): MiddlewareHandler {
-  return async (c, next) => {
-    checkSameOrigin(c);
-    await next();
-  };
-}
