@@ -33,25 +33,28 @@ export function authStore(db: Db) {
   // lookups by key on SQLite, not a JOIN: Bun's SQLite runs the JOIN in ~13 µs
   // against ~3 µs for the two (bench/RESULTS.md, Hunt, session 4). On
   // PostgreSQL each statement is a round trip, so there it stays one JOIN.
-  const joined = db.reader.query<SessionLookup, [string]>(
-    `SELECT s.id AS sessionId, s.secret_hash AS secretHash, s.expires_at AS expiresAt,
-            u.id AS userId, u.username AS username, u.role AS role, u.banned_at AS bannedAt
-       FROM sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.id = ?`,
-  );
-  const sessionQ = db.reader.query<{ sessionId: string; secretHash: Buffer; expiresAt: number; userId: number }, [string]>(
-    "SELECT id AS sessionId, secret_hash AS secretHash, expires_at AS expiresAt, user_id AS userId FROM sessions WHERE id = ?",
-  );
-  const sessionUserQ = db.reader.query<{ username: string; role: SessionLookup["role"]; bannedAt: number | null }, [number]>(
-    "SELECT username, role, banned_at AS bannedAt FROM users WHERE id = ?",
-  );
-  const sessionWithUser = (id: string): SessionLookup | null => {
-    if (db.dialect === "postgres") return joined.get(id);
-    const s = sessionQ.get(id);
-    if (!s) return null;
-    const u = sessionUserQ.get(s.userId);
-    return u ? { ...s, ...u } : null;
-  };
+  const sessionWithUser = ((): ((id: string) => SessionLookup | null) => {
+    if (db.dialect === "postgres") {
+      const joined = db.reader.query<SessionLookup, [string]>(
+        `SELECT s.id AS sessionId, s.secret_hash AS secretHash, s.expires_at AS expiresAt,
+                u.id AS userId, u.username AS username, u.role AS role, u.banned_at AS bannedAt
+           FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.id = ?`,
+      );
+      return (id) => joined.get(id);
+    }
+    const sessionQ = db.reader.query<{ sessionId: string; secretHash: Buffer; expiresAt: number; userId: number }, [string]>(
+      "SELECT id AS sessionId, secret_hash AS secretHash, expires_at AS expiresAt, user_id AS userId FROM sessions WHERE id = ?",
+    );
+    const userQ = db.reader.query<{ username: string; role: SessionLookup["role"]; bannedAt: number | null }, [number]>(
+      "SELECT username, role, banned_at AS bannedAt FROM users WHERE id = ?",
+    );
+    return (id) => {
+      const s = sessionQ.get(id);
+      const u = s && userQ.get(s.userId);
+      return s && u ? { ...s, ...u } : null;
+    };
+  })();
 
   return {
     findByKey: (key: string): UserRow | undefined => byKey.get({ key }),
