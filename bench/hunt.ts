@@ -187,6 +187,8 @@ export interface Run {
   statuses: Record<string, number>;
   /** Cores busy on average during the run: the server process, and this load generator. */
   cpu: { server: number; client: number };
+  /** Worst latency of the answers completed in each 250 ms of the run, in ms: where a tail comes from. */
+  series: number[];
 }
 
 /**
@@ -201,6 +203,7 @@ export async function load(server: Deployment, clients: number, seconds: number,
   const lat: number[] = [];
   const statuses = new Map<number, number>();
   const t0 = performance.now();
+  const series = new Array<number>(Math.ceil(seconds * 4) + 8).fill(0);
   const end = t0 + seconds * 1000;
   await Promise.all(
     conns.map(async (conn, i) => {
@@ -214,6 +217,8 @@ export async function load(server: Deployment, clients: number, seconds: number,
         const status = await one(i, conn).catch(() => -1);
         const done = performance.now();
         lat.push(done - from);
+        const b = Math.floor((done - t0) / 250);
+        if (b < series.length && done - from > series[b]) series[b] = done - from;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         due = intervalMs ? due + intervalMs : done;
       }
@@ -223,7 +228,7 @@ export async function load(server: Deployment, clients: number, seconds: number,
   for (const c of conns) c.close();
   const cli = process.cpuUsage(cliCpu0);
   const cpu = { server: (server.cpu() - srvCpu0) / elapsed, client: (cli.user + cli.system) / 1e6 / elapsed };
-  return { n: lat.length, rate: lat.length / elapsed, p50: pct(lat, 50), p99: pct(lat, 99), statuses: Object.fromEntries(statuses), cpu };
+  return { n: lat.length, rate: lat.length / elapsed, p50: pct(lat, 50), p99: pct(lat, 99), statuses: Object.fromEntries(statuses), cpu, series };
 }
 
 const ANSWER_PATH = "/api/v1/events/bench/hunt/answer";
@@ -271,6 +276,7 @@ async function main() {
   const RIGHT = numOpt("right", 0.05);
   const LB_REQUESTS = numOpt("lb-requests", 2000);
   const LB_CONCURRENCY = numOpt("lb-concurrency", 8);
+  const SERIES = numOpt("series", 0) > 0;
 
   if (!existsSync(BIN)) {
     console.error(`no binary at ${BIN}: run npm run build first`);
@@ -296,6 +302,7 @@ async function main() {
     const met = RATE >= 10_000 && target.rate >= RATE * 0.98 && target.p99 < 50 && (target.statuses["200"] ?? 0) === target.n;
     if (!met) failed = true;
     console.log(`answers at ${RATE}/s offered (${PLAYERS} players, one answer each every ${fmt((PLAYERS / RATE) * 1000)} ms, ${SECONDS} s): ${line(target)}; target >= 10000/s with p99 < 50 ms: ${met ? "MET" : "NOT MET"}`);
+    if (SERIES) console.log(`worst latency per 250 ms (ms): ${target.series.map((x) => Math.round(x)).join(" ")}`);
     console.log(`correct answers so far: ${state.right}`);
 
     // Leaderboard among RANKED + PLAYERS players: top 100 plus own rank.
