@@ -9,6 +9,21 @@
  * rolls back alone. One fsync then acknowledges them all, so synchronous=FULL
  * (an acknowledged write survives power loss) does not cost throughput.
  *
+ * That fsync runs off the event loop. A group COMMIT on a SQLite file writes
+ * the batch's WAL frames without syncing (synchronous=NORMAL for that one
+ * statement; the connection is FULL otherwise), then the WAL is fdatasync'ed
+ * on libuv's thread pool, and the batch's writes resolve only when a sync that
+ * started after their COMMIT has returned: the guarantee of FULL, for every
+ * acknowledged write. Meanwhile the event loop serves requests and commits
+ * the next batch, whose frames the next sync covers (one sync in flight at a
+ * time). A COMMIT's fsync took 1.5-3.3 ms on the bench box, a quarter of the
+ * event loop at 10,000 answers/s (bench/RESULTS.md, "Session 5"). What this
+ * changes: for those milliseconds other readers can see a commit that a power
+ * cut would still undo, never one that was acknowledged. Checkpoints and
+ * transaction() keep SQLite's own syncs. If a sync fails, the batch's writes
+ * fail (committed but not known durable: the error is passed on, as a failed
+ * COMMIT's is).
+ *
  * Several processes may share the file (`gauntlet serve` instances on one
  * box). SQLite lets one of them write at a time, and its busy handler waits
  * for the lock by sleeping on the calling thread: our event loop, so every
@@ -23,7 +38,7 @@
  */
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import { mkdirSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../lib/errors.ts";
 import { PgDatabase } from "./pg/compat.ts";
@@ -32,6 +47,14 @@ import * as schema from "./schema/index.ts";
 
 /** Longest a write waits for another process's write lock, in ms (group commit and transaction() alike). */
 export const LOCK_WAIT_MS = 5000;
+/**
+ * WAL pages between automatic checkpoints (SQLite's default is 1,000). Each wrong answer dirties a random leaf of the
+ * attempts index, so at 10,000 answers/s a 4 MB WAL filled about 20 times a second, and those checkpoints (copy the
+ * pages back, two fsyncs, in the writer's COMMIT) took 100-130 ms of every second of the event loop. A 40 MB WAL is
+ * checkpointed 2-3 times a second, in about 40 ms all told: a page written many times is copied back once
+ * (bench/RESULTS.md, "Session 5").
+ */
+export const WAL_AUTOCHECKPOINT = 10_000;
 /** Group commit's retry delays while another process holds the write lock; the last repeats. */
 const RETRY_MS = [1, 2, 4, 8, 16, 25];
 
@@ -66,9 +89,13 @@ export interface OpenDbOptions {
   maxBatch?: number;
   /** How long a group-committed write may wait for another process's write lock (default LOCK_WAIT_MS; tests shorten it). */
   lockWaitMs?: number;
+  /** WAL pages between automatic checkpoints (default WAL_AUTOCHECKPOINT). */
+  walAutocheckpoint?: number;
+  /** The group commit's off-loop WAL sync (default node:fs fdatasync); tests hold or fail it. */
+  syncWal?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
-function applyPragmas(conn: Database, readonly: boolean) {
+function applyPragmas(conn: Database, readonly: boolean, walAutocheckpoint = WAL_AUTOCHECKPOINT) {
   // Order matters: busy_timeout first so the following pragmas wait for a lock
   // held by another process instead of failing; journal_mode=WAL next (it is
   // stored in the file, and synchronous's meaning depends on it); then FULL
@@ -79,6 +106,8 @@ function applyPragmas(conn: Database, readonly: boolean) {
   conn.run("PRAGMA foreign_keys = ON");
   conn.run("PRAGMA temp_store = MEMORY");
   conn.run("PRAGMA cache_size = -16000"); // 16 MB page cache per connection
+  // The writer folds the WAL back into the file every WAL_AUTOCHECKPOINT pages, in its COMMIT (on the event loop).
+  if (!readonly) conn.run(`PRAGMA wal_autocheckpoint = ${walAutocheckpoint}`);
   if (readonly) conn.run("PRAGMA query_only = ON");
 }
 
@@ -109,7 +138,7 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const pg = isPostgresUrl(path);
   if (!memory && !pg) mkdirSync(dirname(path), { recursive: true });
   const writer = pg ? (new PgDatabase(path) as unknown as Database) : new Database(path, { create: true, strict: true });
-  applyPragmas(writer, false);
+  applyPragmas(writer, false, opts.walAutocheckpoint);
   // An in-memory database is private to its connection, so it reads through the writer.
   const reader = memory ? writer : pg ? (new PgDatabase(path, { readonly: true }) as unknown as Database) : new Database(path, { readonly: true, strict: true });
   if (!memory) applyPragmas(reader, true);
@@ -129,6 +158,39 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   let retryStep = 0;
   let closed = false;
   let inTx = false;
+
+  // The off-loop WAL sync (SQLite files only: PostgreSQL commits durably on its side, memory has nothing to sync).
+  const walPath = memory || pg ? null : `${path}-wal`;
+  const syncWal = opts.syncWal ?? fdatasync;
+  /** Opened at the first group commit (SQLite creates the WAL with the first write) and kept: fsync errors reach fds open when they happen. */
+  let walFd: number | null = null;
+  /** Committed writes waiting for a sync that starts after their COMMIT, and those of the sync in flight. */
+  let unsynced: Array<() => void> = [];
+  let unsyncedFail: Array<(e: unknown) => void> = [];
+  let syncJob: { ok: Array<() => void>; fail: Array<(e: unknown) => void> } | null = null;
+  let syncInFlight = false;
+  const settle = (job: { ok: Array<() => void>; fail: Array<(e: unknown) => void> }, err: unknown) => {
+    if (err) for (const f of job.fail) f(err);
+    else for (const f of job.ok) f();
+  };
+  const startSync = () => {
+    if (syncInFlight || !unsynced.length || walFd === null) return;
+    const job = (syncJob = { ok: unsynced, fail: unsyncedFail });
+    unsynced = [];
+    unsyncedFail = [];
+    syncInFlight = true;
+    const fd = walFd;
+    syncWal(fd, (err) => {
+      syncInFlight = false;
+      // close() may have synced and settled this job already, and closed the store: then only the fd is left to close.
+      if (syncJob === job) {
+        syncJob = null;
+        settle(job, err);
+      }
+      if (closed) closeSync(fd);
+      else startSync();
+    });
+  };
 
   // Prepared once: run(sql) would parse the statement again on every call,
   // and SAVEPOINT/RELEASE run twice per write body.
@@ -206,6 +268,19 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const flushNow = (blocking = false) => {
     scheduled = false;
     retryTimer = null;
+    // The off-loop sync replaces COMMIT's own (see the top of this file). Set outside the transaction: SQLite refuses
+    // to change synchronous inside one. Not prepared, for the reason busy_timeout is not.
+    const offLoop = walPath !== null && !blocking && queue.length > 0;
+    if (offLoop) writer.run("PRAGMA synchronous = NORMAL");
+    try {
+      commitQueued(blocking, offLoop);
+    } finally {
+      if (offLoop) writer.run("PRAGMA synchronous = FULL");
+    }
+    startSync();
+  };
+
+  const commitQueued = (blocking: boolean, offLoop: boolean) => {
     while (queue.length) {
       let begun = false;
       try {
@@ -251,10 +326,23 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
       }
       stats.batches++;
       stats.writes += batch.length;
+      if (offLoop) {
+        try {
+          walFd ??= openSync(walPath!, "r");
+        } catch (e) {
+          // No WAL to sync (it exists from the first write on): these writes are committed but not known durable.
+          for (const p of batch) p.reject(e);
+          continue;
+        }
+      }
       for (let i = 0; i < batch.length; i++) {
         const o = outcomes[i];
-        if (o.ok) batch[i].resolve(o.v);
-        else batch[i].reject(o.v);
+        if (!o.ok) batch[i].reject(o.v);
+        else if (offLoop) {
+          const p = batch[i];
+          unsynced.push(() => p.resolve(o.v));
+          unsyncedFail.push(p.reject);
+        } else batch[i].resolve(o.v);
       }
     }
   };
@@ -300,6 +388,22 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
       if (retryTimer) clearTimeout(retryTimer);
       if (queue.length) flushNow(true);
       closed = true;
+      if (walFd !== null) {
+        // Writes still waiting for the off-loop sync: sync here, and settle them now.
+        const jobs = [syncJob, { ok: unsynced, fail: unsyncedFail }];
+        syncJob = null;
+        unsynced = [];
+        unsyncedFail = [];
+        let err: unknown = null;
+        try {
+          fdatasyncSync(walFd);
+        } catch (e) {
+          err = e;
+        }
+        for (const job of jobs) if (job) settle(job, err);
+        // A sync still in flight uses the fd: its callback closes it.
+        if (!syncInFlight) closeSync(walFd);
+      }
       if (!memory) reader.close();
       try {
         // Folds the WAL back into the main file so a copied .db is complete.
