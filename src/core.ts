@@ -56,13 +56,15 @@ export interface CoreOptions {
   migrate?: boolean;
   log?: Logger;
   clock?: Clock;
+  /** Checkpoint the SQLite WAL on a thread of its own (openDb's checkpointThread): the long-running server does. */
+  checkpointThread?: boolean;
 }
 
 export function openCore(config: Config, opts: CoreOptions = {}): Services {
   const log = opts.log ?? createLogger(config.logLevel);
   // The data dir holds blobs and pid files on PostgreSQL too (SQLite's open creates it for the file).
   mkdirSync(config.dataDir, { recursive: true });
-  const db = openDb(dbTarget(config));
+  const db = openDb(dbTarget(config), { checkpointThread: opts.checkpointThread });
   if (opts.migrate ?? db.dialect === "sqlite") {
     const applied = migrate(db);
     if (applied.length) log.info("migrations applied", { applied });

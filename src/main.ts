@@ -91,7 +91,8 @@ const COMMANDS: Record<string, Command> = {
       const config = loadConfig({ flags: cfgFlags });
       // Read before this process binds: a server already on our port is the one to take over from once we are ready.
       const predecessor = config.port ? readPidFile(config.dataDir, config.port) : null;
-      const s = openCore(config);
+      // The long-running server checkpoints the SQLite WAL on a thread of its own (src/db/checkpointer.ts).
+      const s = openCore(config, { checkpointThread: true });
       if (config.demo && s.auth.store.countUsers() === 0) {
         const { created } = await seedDemo(s);
         s.log.info("demo data loaded", { users: created, organiser: DEMO_ORGANISER.username, playerPassword: DEMO_PASSWORD });

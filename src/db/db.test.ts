@@ -4,7 +4,7 @@ import { spawn, type Subprocess } from "bun";
 import { fstatSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LOCK_WAIT_MS, openDb, WAL_AUTOCHECKPOINT, type Db } from "./db.ts";
+import { LOCK_WAIT_MS, openDb, WAL_AUTOCHECKPOINT, WAL_AUTOCHECKPOINT_BEHIND_THREAD, type Db } from "./db.ts";
 
 let db: Db;
 let dir: string;
@@ -29,6 +29,21 @@ describe("openDb", () => {
     for (let batch = 0; batch < 200; batch++) {
       await Promise.all(Array.from({ length: 200 }, () => db.write(() => db.writer.query("INSERT INTO t (v) VALUES (?)").run(`${n++}${pad}`))));
       db.reader.query("SELECT count(*) AS c FROM t").get();
+    }
+    expect((db.reader.query("SELECT count(*) AS c FROM t").get() as { c: number }).c).toBe(40_000);
+    expect(statSync(join(dir, "t.db-wal")).size).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  test("with the checkpoint thread the WAL stays small too, though the writer's own threshold is far above", async () => {
+    open({ checkpointThread: { restartFrames: 1000 } });
+    expect(db.writer.query("PRAGMA wal_autocheckpoint").get()).toEqual({ wal_autocheckpoint: WAL_AUTOCHECKPOINT_BEHIND_THREAD });
+    const pad = "x".repeat(1000);
+    let n = 0;
+    // ~40 MB in 200 commits, as above: 10,000 pages, a fifth of the writer's own threshold.
+    for (let batch = 0; batch < 200; batch++) {
+      await Promise.all(Array.from({ length: 200 }, () => db.write(() => db.writer.query("INSERT INTO t (v) VALUES (?)").run(`${n++}${pad}`))));
+      db.reader.query("SELECT count(*) AS c FROM t").get();
+      if (batch % 20 === 19) await Bun.sleep(25); // a pass of the thread (every 20 ms) between bursts
     }
     expect((db.reader.query("SELECT count(*) AS c FROM t").get() as { c: number }).c).toBe(40_000);
     expect(statSync(join(dir, "t.db-wal")).size).toBeLessThan(16 * 1024 * 1024);
