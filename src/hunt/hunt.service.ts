@@ -36,8 +36,8 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
   }
 
   /** Open events admit anyone on first play; closed and invite-only ones need a prior join. */
-  function assertMayPlay(ev: LoadedEvent, user: SessionUser, hp: HuntPlayerRow | null) {
-    if (hp || user.role === "organiser" || ev.row.registration === "open") return;
+  function assertMayPlay(ev: LoadedEvent, user: SessionUser, joined: unknown) {
+    if (joined || user.role === "organiser" || ev.row.registration === "open") return;
     throw new AppError("forbidden", ev.row.registration === "invite" ? "Join this event with its invite code first." : "Registration for this event is closed.");
   }
 
@@ -51,6 +51,60 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
   function view(ev: LoadedEvent, playerId: number) {
     const prog = new Map(store.progress(ev.row.id, playerId).map((g) => [g.puzzleId, g]));
     return { prog, current: currentOf(ev, prog) };
+  }
+
+  /**
+   * The answer path's reads before its transaction (the player's row and progress), kept in process: they were a
+   * fifth of the event loop at 10,000 answers/s (bench/RESULTS.md, "Session 5"). They only bind the request to a
+   * puzzle and pick the error; the transaction decides again on what it reads itself (openProgress, markSolved), so
+   * a view is exactly as good as a fresh read if it is dropped whenever the rows behind it may have changed:
+   * - a write body of this service forgets the player's view before it changes what the view holds (a join, the
+   *   first attempt, an unlock, a solve, a skip; a body runs and commits in one synchronous step, so no read can
+   *   refill it from the data before the commit). A wrong answer changes none of it: that is the hit;
+   * - views belong to one loaded event, so an edited, reordered or deleted event or puzzle (and the reload of an
+   *   event every second) starts afresh;
+   * - a commit by another process (several instances, a CLI command) moves the writer's data_version, checked once
+   *   per turn of the event loop: then every view is dropped.
+   * On PostgreSQL, where other processes' commits are heard only by LISTEN, the answer path reads as before.
+   */
+  interface AnswerView {
+    /** Whether the player has a hunt_players row, and has been listed (first attempt): all the answer path reads of it. */
+    joined: boolean;
+    listed: boolean;
+    prog: Map<number, ProgressRow>;
+    current: LoadedPuzzle | undefined;
+  }
+  const readView = (ev: LoadedEvent, playerId: number): AnswerView => {
+    const hp = store.player(ev.row.id, playerId);
+    return { joined: hp !== null, listed: !!hp?.firstAttemptAt, ...view(ev, playerId) };
+  };
+  const cacheViews = db.dialect === "sqlite";
+  let views = new Map<number, { ev: LoadedEvent; players: Map<number, AnswerView> }>();
+  let versionChecked = false;
+  let seenVersion = -1;
+  const recheckNextTurn = () => {
+    versionChecked = false;
+  };
+  function answerView(ev: LoadedEvent, playerId: number): AnswerView {
+    if (!cacheViews) return readView(ev, playerId);
+    if (!versionChecked) {
+      versionChecked = true;
+      setImmediate(recheckNextTurn);
+      const v = store.dataVersion();
+      if (v !== seenVersion) {
+        seenVersion = v;
+        views = new Map();
+      }
+    }
+    let e = views.get(ev.row.id);
+    if (!e || e.ev !== ev) views.set(ev.row.id, (e = { ev, players: new Map() }));
+    let v = e.players.get(playerId);
+    if (!v) e.players.set(playerId, (v = readView(ev, playerId)));
+    return v;
+  }
+  /** Inside a write body, before it changes what a view holds: the player's progress rows, whether joined or listed. */
+  function forget(eventId: number, playerId: number) {
+    views.get(eventId)?.players.delete(playerId);
   }
 
   function xpOf(ev: LoadedEvent, hp: Pick<HuntPlayerRow, "firstAttemptAt" | "solves" | "xpSpent"> | null, now: number) {
@@ -107,8 +161,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
   }
 
   /** Binds a request to a puzzle: the one it names (if unlocked for this player) or the current one. */
-  function bind(ev: LoadedEvent, playerId: number, puzzleId?: number) {
-    const { prog, current } = view(ev, playerId);
+  function bind(ev: LoadedEvent, playerId: number, puzzleId?: number, { prog, current } = view(ev, playerId)) {
     if (puzzleId !== undefined) {
       const p = ev.byId.get(puzzleId);
       // A future puzzle answers exactly like an unknown one: its existence is not revealed.
@@ -124,6 +177,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
     // Rows only ever get created, so what committed data already shows needs no insert.
     let g = store.txProgressOne(tx, playerId, p.id);
     if (!g) {
+      forget(ev.row.id, playerId);
       ledger.join(tx, ev.row.id, playerId, now);
       store.unlock(tx, ev.row.id, playerId, p.id, now);
       g = store.txProgressOne(tx, playerId, p.id)!;
@@ -155,7 +209,10 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       if (r.registration === "closed" && user.role !== "organiser") throw new AppError("forbidden", "Registration for this event is closed.");
       if (r.registration === "invite" && user.role !== "organiser" && code !== r.registrationCode) throw new AppError("forbidden", "That invite code is not valid.");
       const now = clock.now();
-      await db.write((tx) => ledger.join(tx, r.id, user.id, now));
+      await db.write((tx) => {
+        forget(r.id, user.id);
+        ledger.join(tx, r.id, user.id, now);
+      });
       return { joined: true };
     },
 
@@ -168,6 +225,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       if (current && !prog.has(current.id) && now >= ev.row.startsAt && now < ev.row.endsAt) {
         const p = current;
         await db.write((tx) => {
+          forget(ev.row.id, user.id);
           ledger.join(tx, ev.row.id, user.id, now);
           store.unlock(tx, ev.row.id, user.id, p.id, now);
         });
@@ -193,9 +251,9 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const ev = events.get(ref);
       const now = clock.now();
       assertOpen(ev, now);
-      const hp = store.player(ev.row.id, user.id);
-      assertMayPlay(ev, user, hp);
-      const { prog, puzzle } = bind(ev, user.id, input.puzzleId);
+      const v = answerView(ev, user.id);
+      assertMayPlay(ev, user, v.joined);
+      const { prog, puzzle } = bind(ev, user.id, input.puzzleId, v);
       const g0 = prog.get(puzzle.id);
       if (g0?.solvedAt != null) throw new AppError("already_solved");
       if (g0?.skippedAt != null) throw new AppError("conflict", "You skipped this puzzle.");
@@ -215,9 +273,13 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const result = await db.write((tx) => {
         const g = openProgress(tx, ev, user.id, puzzle, now);
         store.insertAttempt(tx, { eventId: ev.row.id, puzzleId: puzzle.id, playerId: user.id, raw: input.answer, normalized, outcome, ip: meta.ip, userAgent: meta.userAgent, at: now });
-        if (!hp?.firstAttemptAt) ledger.markListed(tx, ev.row.id, user.id, now);
+        if (!v.listed) {
+          forget(ev.row.id, user.id);
+          ledger.markListed(tx, ev.row.id, user.id, now);
+        }
         const solves = outcome === "correct" || (outcome === "close" && !!g.closeEnoughActive);
         if (!solves) return { outcome, awarded: 0, next: null, finished: false };
+        forget(ev.row.id, user.id);
 
         const ps = puzzle.settings;
         const place = store.solvesOf(tx, puzzle.id);
@@ -259,6 +321,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const { puzzle } = bind(ev, user.id);
       const posted: LedgerRow[] = [];
       const out = await db.write((tx) => {
+        forget(ev.row.id, user.id);
         openProgress(tx, ev, user.id, puzzle, now);
         const idx = store.txReveals(tx, user.id, puzzle.id).length;
         if (idx >= puzzle.hints.length) throw new AppError("no_hint_left");
@@ -284,6 +347,7 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const { puzzle } = bind(ev, user.id);
       const posted: LedgerRow[] = [];
       const out = await db.write((tx) => {
+        forget(ev.row.id, user.id);
         const g = openProgress(tx, ev, user.id, puzzle, now);
         if (kind === "close_enough") {
           if (g.closeEnoughActive) throw new AppError("already_active");

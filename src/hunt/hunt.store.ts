@@ -65,7 +65,12 @@ export function huntStore(db: Db) {
   const revealsOf = (c: Database, playerId: number, puzzleId: number) =>
     c.query("SELECT idx, at, via_powerup AS viaPowerup FROM hint_reveals WHERE player_id = ? AND puzzle_id = ? ORDER BY idx").all(playerId, puzzleId) as RevealRow[];
 
+  // On the writer: its data_version moves only when another connection (another process) commits.
+  const dataVersion = w.prepare("PRAGMA data_version");
+
   return {
+    /** Changes when another process has committed since the last call (SQLite; see the answer path's cache). */
+    dataVersion: () => (dataVersion.get() as { data_version: number }).data_version,
     player: (eventId: number, playerId: number) => player(r, eventId, playerId),
     progress: (eventId: number, playerId: number) => progressOf(r, eventId, playerId),
     reveals: (playerId: number, puzzleId: number) => revealsOf(r, playerId, puzzleId),

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { dbTarget } from "../core.ts";
+import { openDb } from "../db/db.ts";
 import { answerOf, bodyOf, closeOf, hintOf, HOUR, huntFixture, MIN, storyOf, titleOf, type HuntFixture } from "./hunt.fixture.ts";
 
 const A = "/api/v1/events/hunt/hunt";
@@ -470,5 +472,46 @@ describe("organiser CRUD", () => {
     const entries = await h.org.json("GET", `/api/v1/events/hunt/ledger?player=${p.user.id}`);
     expect(entries.body.entries.map((e: { reason: string }) => e.reason)).toEqual(["penalty", "bonus"]);
     expect(h.s.ledger.check().mismatches).toEqual([]);
+  });
+});
+
+describe("the answer path's kept reads (the player's row and progress) follow every commit", () => {
+  test("another process's commit: the next answer binds to what it committed", async () => {
+    const h = await setup();
+    h.start();
+    const p = await h.player();
+    // Bound to puzzle 1; the first attempt lists the player, the second leaves the view kept.
+    for (const answer of ["nope", "nope again"]) expect((await p.json("POST", `${A}/answer`, { answer })).status).toBe(200);
+    // Another instance solves puzzle 1 for this player and unlocks puzzle 2, on a connection of its own.
+    const other = openDb(dbTarget(h.s.config));
+    const now = h.s.clock.now();
+    other.transaction(() => {
+      other.writer.run("UPDATE progress SET solved_at = ?, awarded = 0, place = 1 WHERE player_id = ? AND puzzle_id = ?", [now, p.user.id, h.puzzleIds[0]]);
+      other.writer.run("INSERT INTO progress (player_id, puzzle_id, event_id, unlocked_at) VALUES (?, ?, ?, ?)", [p.user.id, h.puzzleIds[1], h.eventId, now]);
+    });
+    other.close();
+    const r = await p.json("POST", `${A}/answer`, { answer: "still nope" });
+    expect(r.status).toBe(200); // not already_solved for a puzzle view from before that commit
+    const attempts = await p.json("GET", `${A}/attempts`);
+    expect(attempts.body.attempts.map((a: { puzzleId: number }) => a.puzzleId)).toEqual([h.puzzleIds[1], h.puzzleIds[0], h.puzzleIds[0]]);
+  });
+
+  test("this process's own writes: solve, skip and a join each move the next answer on", async () => {
+    const h = await setup({ puzzles: 4 });
+    h.start();
+    const p = await h.player();
+    const puzzleOf = async () => (await p.json("GET", `${A}/attempts`)).body.attempts[0].puzzleId;
+    await p.json("POST", `${A}/answer`, { answer: "nope" });
+    expect(await puzzleOf()).toBe(h.puzzleIds[0]);
+    expect((await p.json("POST", `${A}/answer`, { answer: answerOf(1) })).body.outcome).toBe("correct");
+    await p.json("POST", `${A}/answer`, { answer: "nope" });
+    expect(await puzzleOf()).toBe(h.puzzleIds[1]);
+    h.s.clock.advance(10 * HOUR); // XP for a skip (75 at 10 an hour); the ticker's pass also writes the player's rows
+    await h.s.hunt.tickXp();
+    await p.json("POST", `${A}/answer`, { answer: "nope" });
+    expect(await puzzleOf()).toBe(h.puzzleIds[1]);
+    expect((await p.json("POST", `${A}/powerups/skip`)).status).toBe(200);
+    await p.json("POST", `${A}/answer`, { answer: "nope" });
+    expect(await puzzleOf()).toBe(h.puzzleIds[2]);
   });
 });
