@@ -486,8 +486,8 @@ describe("the answer path's kept reads (the player's row and progress) follow ev
     const other = openDb(dbTarget(h.s.config));
     const now = h.s.clock.now();
     other.transaction(() => {
-      other.writer.run("UPDATE progress SET solved_at = ?, awarded = 0, place = 1 WHERE player_id = ? AND puzzle_id = ?", [now, p.user.id, h.puzzleIds[0]]);
-      other.writer.run("INSERT INTO progress (player_id, puzzle_id, event_id, unlocked_at) VALUES (?, ?, ?, ?)", [p.user.id, h.puzzleIds[1], h.eventId, now]);
+      other.writer.query("UPDATE progress SET solved_at = ?, awarded = 0, place = 1 WHERE player_id = ? AND puzzle_id = ?").run(now, p.user.id, h.puzzleIds[0]);
+      other.writer.query("INSERT INTO progress (player_id, puzzle_id, event_id, unlocked_at) VALUES (?, ?, ?, ?)").run(p.user.id, h.puzzleIds[1], h.eventId, now);
     });
     other.close();
     const r = await p.json("POST", `${A}/answer`, { answer: "still nope" });
