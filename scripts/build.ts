@@ -9,8 +9,9 @@ const root = join(import.meta.dir, "..");
 if (!existsSync(join(root, "src", "web", "assets.gen.ts"))) await $`bun run ${join(root, "scripts", "build-web.ts")}`;
 const target = process.env.GAUNTLET_TARGET; // e.g. bun-linux-arm64 for install.sh's other architecture
 const result = await Bun.build({
-  // The PostgreSQL connection thread and the SQLite checkpoint thread are modules of their own (src/db/pg/bridge.ts and src/db/db.ts start them).
-  entrypoints: [join(root, "src", "main.ts"), join(root, "src", "db", "pg", "worker.ts"), join(root, "src", "db", "checkpointer.ts")],
+  // The threads are modules of their own: the PostgreSQL connection (src/db/pg/bridge.ts starts it), the SQLite
+  // checkpoint and WAL sync threads (src/db/db.ts).
+  entrypoints: ["main.ts", "db/pg/worker.ts", "db/checkpointer.ts", "db/walsync.ts"].map((f) => join(root, "src", f)),
   compile: {
     outfile: join(root, "dist", "gauntlet"),
     ...(target ? { target: target as never } : {}),

@@ -12,8 +12,9 @@
  * That fsync runs off the event loop. A group COMMIT on a SQLite file writes
  * the batch's WAL frames without syncing (synchronous=NORMAL for that one
  * statement; the connection is FULL otherwise), then the WAL is fdatasync'ed
- * on libuv's thread pool, and the batch's writes resolve only when a sync that
- * started after their COMMIT has returned: the guarantee of FULL, for every
+ * on a thread of its own (src/db/walsync.ts), and the batch's writes resolve
+ * only when a sync that started after their COMMIT has returned: the
+ * guarantee of FULL, for every
  * acknowledged write. Meanwhile the event loop serves requests and commits
  * the next batch, whose frames the next sync covers (one sync in flight at a
  * time). A COMMIT's fsync took 1.5-3.3 ms on the bench box, a quarter of the
@@ -49,6 +50,7 @@ import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import { AppError } from "../lib/errors.ts";
 import type { CheckpointerData } from "./checkpointer.ts";
+import type { WalSyncReply, WalSyncRequest } from "./walsync.ts";
 import { PgDatabase } from "./pg/compat.ts";
 import { isPostgresUrl, redactUrl } from "./pg/url.ts";
 import * as schema from "./schema/index.ts";
@@ -105,7 +107,7 @@ export interface OpenDbOptions {
   walAutocheckpoint?: number;
   /** Checkpoint the WAL on a thread of its own (src/db/checkpointer.ts); SQLite files only. Tests may set its FULL threshold. */
   checkpointThread?: boolean | { restartFrames: number };
-  /** The group commit's off-loop WAL sync (default node:fs fdatasync); tests hold or fail it. */
+  /** The group commit's off-loop WAL sync (default syncOnThread); tests hold or fail it. */
   syncWal?: (fd: number, done: (err: Error | null) => void) => void;
 }
 
@@ -151,6 +153,48 @@ function startCheckpointer(path: string, restartFrames: number) {
   return worker;
 }
 
+/** walsync.ts, the group commit's sync thread: an entrypoint of the binary of its own too. */
+const walSyncUrl = import.meta.url.includes("/$bunfs/") ? new URL("./db/walsync.ts", import.meta.url) : new URL("./walsync.ts", import.meta.url);
+type SyncDone = (err: Error | null) => void;
+let walSyncThread: { worker: Worker; pending: Map<number, { fd: number; done: SyncDone }>; next: number } | null = null;
+/** Set if the sync thread could not run: then syncs go to node:fs's pool, a slower but working fallback. */
+let walSyncOnPool = false;
+
+/** fdatasync(fd) on the process's WAL sync thread (src/db/walsync.ts); `done` hears the error, if any. */
+export function syncOnThread(fd: number, done: SyncDone) {
+  if (walSyncOnPool) return fdatasync(fd, done);
+  const t = (walSyncThread ??= startWalSyncThread());
+  const id = t.next++;
+  // Held while a sync is out, so a CLI command's last write is heard before the process may exit; idle, never.
+  if (!t.pending.size) t.worker.ref();
+  t.pending.set(id, { fd, done });
+  t.worker.postMessage({ id, fd } satisfies WalSyncRequest);
+}
+
+function startWalSyncThread() {
+  const worker = new Worker(walSyncUrl);
+  worker.unref();
+  const t = { worker, pending: new Map<number, { fd: number; done: SyncDone }>(), next: 1 };
+  worker.on("message", (m: WalSyncReply) => {
+    const p = t.pending.get(m.id);
+    t.pending.delete(m.id);
+    if (!t.pending.size) worker.unref();
+    p?.done(m.error ? Object.assign(new Error(m.error.message), { code: m.error.code }) : null);
+  });
+  const lost = () => {
+    // The thread failed to start or died: what it had not answered is synced on the pool, and so is all that follows.
+    if (walSyncThread !== t) return;
+    walSyncThread = null;
+    walSyncOnPool = true;
+    worker.unref();
+    for (const { fd, done } of t.pending.values()) fdatasync(fd, done);
+    t.pending.clear();
+  };
+  worker.on("error", lost);
+  worker.on("exit", lost);
+  return t;
+}
+
 /**
  * `path`: a SQLite file, ":memory:", or a postgres:// URL (`?schema=name` picks
  * the schema). On PostgreSQL the writer and reader are PgDatabase connections
@@ -188,7 +232,7 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
 
   // The off-loop WAL sync (SQLite files only: PostgreSQL commits durably on its side, memory has nothing to sync).
   const walPath = memory || pg ? null : `${path}-wal`;
-  const syncWal = opts.syncWal ?? fdatasync;
+  const syncWal = opts.syncWal ?? syncOnThread;
   /** Opened at the first group commit (SQLite creates the WAL with the first write) and kept: fsync errors reach fds open when they happen. */
   let walFd: number | null = null;
   /** Committed writes waiting for a sync that starts after their COMMIT, and those of the sync in flight. */
