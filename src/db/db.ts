@@ -14,16 +14,15 @@
  * statement; the connection is FULL otherwise), then the WAL is fdatasync'ed
  * on a thread of its own (src/db/walsync.ts), and the batch's writes resolve
  * only when a sync that started after their COMMIT has returned: the
- * guarantee of FULL, for every
- * acknowledged write. Meanwhile the event loop serves requests and commits
- * the next batch, whose frames the next sync covers (one sync in flight at a
- * time). A COMMIT's fsync took 1.5-3.3 ms on the bench box, a quarter of the
- * event loop at 10,000 answers/s (bench/RESULTS.md, "Session 5"). What this
- * changes: for those milliseconds other readers can see a commit that a power
- * cut would still undo, never one that was acknowledged. Checkpoints and
- * transaction() keep SQLite's own syncs. If a sync fails, the batch's writes
- * fail (committed but not known durable: the error is passed on, as a failed
- * COMMIT's is).
+ * guarantee of FULL, for every acknowledged write. Meanwhile the event
+ * loop serves requests and commits the next batch, whose frames the next
+ * sync covers (one sync in flight at a time). A COMMIT's fsync took 1.5-3.3
+ * ms on the bench box, a quarter of the event loop at 10,000 answers/s
+ * (bench/RESULTS.md, "Session 5"). What this changes: for those
+ * milliseconds other readers can see a commit that a power cut would still
+ * undo, never one that was acknowledged. Checkpoints and transaction() keep
+ * SQLite's own syncs. If a sync fails, the batch's writes fail (committed but
+ * not known durable: the error is passed on, as a failed COMMIT's is).
  *
  * Checkpoints, likewise: SQLite's automatic one runs inside the COMMIT that
  * fills the WAL past a threshold, and stalled the event loop 13-16 ms a few
@@ -122,7 +121,7 @@ function applyPragmas(conn: Database, readonly: boolean, walAutocheckpoint = WAL
   conn.run("PRAGMA foreign_keys = ON");
   conn.run("PRAGMA temp_store = MEMORY");
   conn.run("PRAGMA cache_size = -16000"); // 16 MB page cache per connection
-  // The writer folds the WAL back into the file every WAL_AUTOCHECKPOINT pages, in its COMMIT (on the event loop).
+  // The writer folds the WAL back into the file every `walAutocheckpoint` pages, inside its COMMIT (on the event loop).
   if (!readonly) conn.run(`PRAGMA wal_autocheckpoint = ${walAutocheckpoint}`);
   if (readonly) conn.run("PRAGMA query_only = ON");
 }
