@@ -45,11 +45,12 @@
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import { AppError } from "../lib/errors.ts";
 import type { CheckpointerData } from "./checkpointer.ts";
-import type { WalSyncReply, WalSyncRequest } from "./walsync.ts";
+import { DONE, ERRNO, FD, REQ, SLOTS } from "./walsync.shared.ts";
 import { PgDatabase } from "./pg/compat.ts";
 import { isPostgresUrl, redactUrl } from "./pg/url.ts";
 import * as schema from "./schema/index.ts";
@@ -155,43 +156,82 @@ function startCheckpointer(path: string, restartFrames: number) {
 /** walsync.ts, the group commit's sync thread: an entrypoint of the binary of its own too. */
 const walSyncUrl = import.meta.url.includes("/$bunfs/") ? new URL("./db/walsync.ts", import.meta.url) : new URL("./walsync.ts", import.meta.url);
 type SyncDone = (err: Error | null) => void;
-let walSyncThread: { worker: Worker; pending: Map<number, { fd: number; done: SyncDone }>; next: number } | null = null;
-/** Set if the sync thread could not run: then syncs go to node:fs's pool, a slower but working fallback. */
-let walSyncOnPool = false;
+/** The process's WAL sync thread, its shared slots, and the syncs waiting for it (one at a time). */
+const walSync = {
+  worker: null as Worker | null,
+  slots: null as Int32Array | null,
+  queue: [] as Array<{ fd: number; done: SyncDone }>,
+  current: null as { fd: number; done: SyncDone } | null,
+  req: 0,
+  timer: null as ReturnType<typeof setTimeout> | null,
+  /** Set if the thread could not run: syncs then go to node:fs's pool, slower under hashing but working. */
+  onPool: false,
+};
 
 /** fdatasync(fd) on the process's WAL sync thread (src/db/walsync.ts); `done` hears the error, if any. */
 export function syncOnThread(fd: number, done: SyncDone) {
-  if (walSyncOnPool) return fdatasync(fd, done);
-  const t = (walSyncThread ??= startWalSyncThread());
-  const id = t.next++;
-  // Held while a sync is out, so a CLI command's last write is heard before the process may exit; idle, never.
-  if (!t.pending.size) t.worker.ref();
-  t.pending.set(id, { fd, done });
-  t.worker.postMessage({ id, fd } satisfies WalSyncRequest);
+  if (walSync.onPool) return fdatasync(fd, done);
+  walSync.queue.push({ fd, done });
+  if (!walSync.current) issueSync();
+}
+
+function issueSync() {
+  const next = walSync.queue.shift();
+  if (!next) return;
+  if (!walSync.worker) {
+    try {
+      startWalSyncThread();
+    } catch {
+      return walSyncLost();
+    }
+  }
+  const a = walSync.slots!;
+  walSync.current = next;
+  Atomics.store(a, FD, next.fd);
+  Atomics.store(a, REQ, ++walSync.req);
+  Atomics.notify(a, REQ);
+  // Looked for at every group commit (under load, every turn of the event loop) and on a 1 ms timer, which also keeps
+  // a CLI command alive for it.
+  if (!walSync.timer) walSync.timer = setTimeout(pollSyncTimer, 1);
+}
+
+function pollSyncTimer() {
+  walSync.timer = null;
+  pollSync();
+  if (walSync.current && !walSync.timer) walSync.timer = setTimeout(pollSyncTimer, 1);
+}
+
+/** Completes the sync in flight if the thread is done with it, and starts the next. */
+function pollSync() {
+  const a = walSync.slots;
+  const cur = walSync.current;
+  if (!a || !cur || Atomics.load(a, DONE) !== walSync.req) return;
+  walSync.current = null;
+  const errno = Atomics.load(a, ERRNO);
+  const code = errno ? (Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? "EIO") : null;
+  cur.done(code ? Object.assign(new Error(`${code}: fdatasync of the WAL failed`), { code, errno }) : null);
+  issueSync();
 }
 
 function startWalSyncThread() {
-  const worker = new Worker(walSyncUrl);
+  const buffer = new SharedArrayBuffer(SLOTS * 4);
+  const worker = new Worker(walSyncUrl, { workerData: { buffer } });
+  // Blocked in Atomics.wait when idle: never what keeps the process alive.
   worker.unref();
-  const t = { worker, pending: new Map<number, { fd: number; done: SyncDone }>(), next: 1 };
-  worker.on("message", (m: WalSyncReply) => {
-    const p = t.pending.get(m.id);
-    t.pending.delete(m.id);
-    if (!t.pending.size) worker.unref();
-    p?.done(m.error ? Object.assign(new Error(m.error.message), { code: m.error.code }) : null);
-  });
-  const lost = () => {
-    // The thread failed to start or died: what it had not answered is synced on the pool, and so is all that follows.
-    if (walSyncThread !== t) return;
-    walSyncThread = null;
-    walSyncOnPool = true;
-    worker.unref();
-    for (const { fd, done } of t.pending.values()) fdatasync(fd, done);
-    t.pending.clear();
-  };
-  worker.on("error", lost);
-  worker.on("exit", lost);
-  return t;
+  worker.on("error", walSyncLost);
+  worker.on("exit", walSyncLost);
+  walSync.worker = worker;
+  walSync.slots = new Int32Array(buffer);
+}
+
+/** The thread failed to start or died: the sync it had, and all that follow, go to the pool. */
+function walSyncLost() {
+  if (walSync.onPool) return;
+  walSync.onPool = true;
+  const left = walSync.current ? [walSync.current, ...walSync.queue] : walSync.queue;
+  walSync.current = null;
+  walSync.queue = [];
+  for (const { fd, done } of left) fdatasync(fd, done);
 }
 
 /**
@@ -338,6 +378,7 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   const flushNow = (blocking = false) => {
     scheduled = false;
     retryTimer = null;
+    pollSync();
     // The off-loop sync replaces COMMIT's own (see the top of this file). Set outside the transaction: SQLite refuses
     // to change synchronous inside one. Not prepared, for the reason busy_timeout is not.
     const offLoop = walPath !== null && !blocking && queue.length > 0;
