@@ -135,6 +135,12 @@ interface Pending {
   at: number;
 }
 
+/** A write whose body committed, waiting for the WAL sync to resolve with its result. */
+interface Committed {
+  p: Pending;
+  v: unknown;
+}
+
 const isBusy = (e: unknown) => {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.startsWith("SQLITE_BUSY");
@@ -275,19 +281,19 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   /** Opened at the first group commit (SQLite creates the WAL with the first write) and kept: fsync errors reach fds open when they happen. */
   let walFd: number | null = null;
   /** Committed writes waiting for a sync that starts after their COMMIT, and those of the sync in flight. */
-  let unsynced: Array<() => void> = [];
-  let unsyncedFail: Array<(e: unknown) => void> = [];
-  let syncJob: { ok: Array<() => void>; fail: Array<(e: unknown) => void> } | null = null;
+  let unsynced: Committed[] = [];
+  let syncJob: Committed[] | null = null;
   let syncInFlight = false;
-  const settle = (job: { ok: Array<() => void>; fail: Array<(e: unknown) => void> }, err: unknown) => {
-    if (err) for (const f of job.fail) f(err);
-    else for (const f of job.ok) f();
+  const settle = (job: Committed[], err: unknown) => {
+    for (const { p, v } of job) {
+      if (err) p.reject(err);
+      else p.resolve(v);
+    }
   };
   const startSync = () => {
     if (syncInFlight || !unsynced.length || walFd === null) return;
-    const job = (syncJob = { ok: unsynced, fail: unsyncedFail });
+    const job = (syncJob = unsynced);
     unsynced = [];
-    unsyncedFail = [];
     syncInFlight = true;
     const fd = walFd;
     syncWal(fd, (err) => {
@@ -449,11 +455,8 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
       for (let i = 0; i < batch.length; i++) {
         const o = outcomes[i];
         if (!o.ok) batch[i].reject(o.v);
-        else if (offLoop) {
-          const p = batch[i];
-          unsynced.push(() => p.resolve(o.v));
-          unsyncedFail.push(p.reject);
-        } else batch[i].resolve(o.v);
+        else if (offLoop) unsynced.push({ p: batch[i], v: o.v });
+        else batch[i].resolve(o.v);
       }
     }
   };
@@ -502,10 +505,9 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
       checkpointer?.postMessage("stop");
       if (walFd !== null) {
         // Writes still waiting for the off-loop sync: sync here, and settle them now.
-        const jobs = [syncJob, { ok: unsynced, fail: unsyncedFail }];
+        const jobs = [syncJob, unsynced];
         syncJob = null;
         unsynced = [];
-        unsyncedFail = [];
         let err: unknown = null;
         try {
           fdatasyncSync(walFd);
