@@ -25,9 +25,9 @@
  *    - Target (after `settle` seconds without load, so it does not start in
  *      the wake of the capacity run): the same players at a fixed total
  *      offered rate (`rate`/s, each player once every players/rate seconds,
- *      random phase). Latency
- *      is measured from each answer's scheduled time, so a slow answer that
- *      delays the next one counts against both (no coordinated omission).
+ *      random phase). Latency is measured from each answer's scheduled
+ *      time, so a slow answer that delays the next one counts against both
+ *      (no coordinated omission).
  *      This is what "10,000 answers/s with p99 < 50 ms at 2,000 players"
  *      means: 2,000 players whose answers add up to 10,000/s.
  *    - Leaderboard: top 100 plus own rank among ranked + bench players.

@@ -37,7 +37,6 @@ test("redis hub: another process's publish arrives intact (newlines in data incl
   await expectCrossDelivery(redisHub(URL, silentLogger(), { channel }), redisHub(URL, silentLogger(), { channel }));
 });
 
-
 // ---- PostgreSQL LISTEN/NOTIFY ------------------------------------------
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
