@@ -321,7 +321,6 @@ export function huntService(deps: Deps & { events: EventsService; ledger: Ledger
       const { puzzle } = bind(ev, user.id);
       const posted: LedgerRow[] = [];
       const out = await db.write((tx) => {
-        forget(ev.row.id, user.id);
         openProgress(tx, ev, user.id, puzzle, now);
         const idx = store.txReveals(tx, user.id, puzzle.id).length;
         if (idx >= puzzle.hints.length) throw new AppError("no_hint_left");
